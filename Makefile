@@ -1,0 +1,49 @@
+# taskbridge — `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
+PYTHON ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 8000
+TEST_PG_URL ?= postgresql://postgres@127.0.0.1:5432/taskbridge_test
+PYTEST_ARGS ?=
+
+.PHONY: help
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(CURDIR)/.tools/bin/uv:
+	$(PYTHON) -m pip install --quiet --target $(CURDIR)/.tools uv
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --all-groups
+	@touch $@
+
+.PHONY: install
+install: .venv/.synced ## Create .venv with the locked dependencies
+
+.PHONY: run
+run: install ## Migrate, seed the demo tenant, serve on http://$(HOST):$(PORT)
+	$(UV) run --frozen taskbridge db upgrade
+	$(UV) run --frozen taskbridge demo
+	$(UV) run --frozen taskbridge serve --host $(HOST) --port $(PORT)
+
+.PHONY: test
+test: install ## Run the whole suite on SQLite, then on PostgreSQL ($(TEST_PG_URL))
+	@echo "== tests on SQLite"
+	$(UV) run --frozen pytest $(PYTEST_ARGS)
+	@echo "== tests on PostgreSQL"
+	@$(UV) run --frozen python -m tests.create_database "$(TEST_PG_URL)"
+	TASKBRIDGE_TEST_DATABASE_URL="$(TEST_PG_URL)" $(UV) run --frozen pytest $(PYTEST_ARGS)
+
+.PHONY: lint
+lint: install ## ruff (lint + format check) and mypy --strict
+	$(UV) run --frozen ruff check src tests
+	$(UV) run --frozen ruff format --check src tests
+	$(UV) run --frozen mypy
+
+.PHONY: format
+format: install ## Apply ruff's fixes and formatting
+	$(UV) run --frozen ruff check --fix src tests
+	$(UV) run --frozen ruff format src tests

@@ -1,0 +1,1 @@
+"""Activities (tasks), their status machine and their event history."""

@@ -1,0 +1,227 @@
+"""Activity rules: creation, the status machine with its event log, follow-ups, queries."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from taskbridge.activities.repository import ActivityRepository, TaskRow
+from taskbridge.activities.schemas import TaskCreate, TaskFilters
+from taskbridge.activities.status import TRANSITIONS, ActivityOrigin, ActivityStatus
+from taskbridge.commerces import service as commerces
+from taskbridge.errors import Conflict, NotFound
+from taskbridge.kit.pagination import Cursor
+from taskbridge.models import Activity, ActivityEvent, ActivityResult
+from taskbridge.operators import service as operators
+
+
+@dataclass(frozen=True, slots=True)
+class TaskPageResult:
+    rows: list[TaskRow]
+    total: int
+    next_cursor: str | None
+
+
+async def list_tasks(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    filters: TaskFilters,
+    *,
+    page: int,
+    per_page: int,
+    cursor: str | None,
+) -> TaskPageResult:
+    """One count and one page query, whatever the page size."""
+    repo = ActivityRepository(session, tenant_id)
+    after = Cursor.decode(cursor) if cursor else None
+    total = await repo.count_tasks(filters)
+    rows = await repo.list_tasks(
+        filters, offset=(page - 1) * per_page, limit=per_page + 1, after=after
+    )
+    next_cursor = None
+    if len(rows) > per_page:
+        rows = rows[:per_page]
+        last = rows[-1].activity
+        next_cursor = Cursor(at=last.scheduled_at, id=last.id).encode()
+    return TaskPageResult(rows=rows, total=total, next_cursor=next_cursor)
+
+
+async def get_task(session: AsyncSession, tenant_id: uuid.UUID, activity_id: uuid.UUID) -> TaskRow:
+    row = await ActivityRepository(session, tenant_id).get_task(activity_id)
+    if row is None:
+        raise NotFound(f"Task '{activity_id}' not found")
+    return row
+
+
+async def history(
+    session: AsyncSession, tenant_id: uuid.UUID, activity_id: uuid.UUID
+) -> tuple[list[ActivityResult], list[ActivityEvent]]:
+    repo = ActivityRepository(session, tenant_id)
+    return list(await repo.results(activity_id)), list(await repo.events(activity_id))
+
+
+async def lock_for_result(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    activity_id: uuid.UUID | None,
+    provider_activity_id: str | None,
+) -> Activity:
+    """The activity a result refers to, locked against concurrent submissions (404 if absent)."""
+    repo = ActivityRepository(session, tenant_id)
+    if activity_id is not None:
+        found = await repo.get(activity_id, for_update=True)
+        missing = f"Activity '{activity_id}' not found"
+    else:
+        assert provider_activity_id is not None
+        found = await repo.get_by_provider_id(provider_activity_id, for_update=True)
+        missing = f"Activity with provider_activity_id '{provider_activity_id}' not found"
+    if found is None:
+        raise NotFound(missing)
+    return found
+
+
+def _event(
+    activity: Activity, to: str, actor: str, reason: str | None, from_: str | None
+) -> ActivityEvent:
+    return ActivityEvent(
+        id=uuid.uuid4(),
+        activity_id=activity.id,
+        from_status=from_,
+        to_status=to,
+        reason=reason,
+        actor=actor,
+    )
+
+
+async def transition(
+    session: AsyncSession,
+    activity: Activity,
+    to: ActivityStatus,
+    *,
+    actor: str,
+    reason: str | None = None,
+    forced: bool = False,
+) -> None:
+    """Move along the status machine, recording the event; anything else is a 409.
+
+    ``forced`` is a client's explicit ``hard_override``: it may complete an activity in any state.
+    """
+    current = ActivityStatus(activity.status)
+    allowed = to in TRANSITIONS[current] or (forced and to == ActivityStatus.COMPLETED)
+    if not allowed:
+        raise Conflict(f"Activity '{activity.id}' cannot move from {current} to {to}")
+    if current == to:
+        return
+    activity.status = to
+    ActivityRepository(session, activity.tenant_id).add(
+        _event(activity, to, actor, reason, from_=current)
+    )
+    await session.flush()
+
+
+async def create_task(
+    session: AsyncSession, tenant_id: uuid.UUID, data: TaskCreate, *, actor: str
+) -> Activity:
+    """A READY task; a repeated ``idempotency_key`` is a 409 naming the existing activity."""
+    repo = ActivityRepository(session, tenant_id)
+    existing = await repo.get_by_idempotency_key(data.idempotency_key)
+    if existing is not None:
+        raise Conflict(
+            f"An activity with idempotency_key '{data.idempotency_key}' already exists: "
+            f"{existing.id}",
+            existingActivityId=str(existing.id),
+        )
+    if data.provider_activity_id is not None:
+        taken = await repo.get_by_provider_id(data.provider_activity_id)
+        if taken is not None:
+            raise Conflict(
+                f"provider_activity_id '{data.provider_activity_id}' is already used by "
+                f"activity {taken.id}",
+                existingActivityId=str(taken.id),
+            )
+    commerce = await commerces.get_by_external_id(session, tenant_id, data.commerce_external_id)
+    operator_id = None
+    if data.operator_external_id is not None:
+        operator = await operators.get_by_external_id(
+            session, tenant_id, data.operator_external_id, field="operator_external_id"
+        )
+        operator_id = operator.id
+    activity = Activity(
+        id=uuid.uuid4(),
+        type="TASK",
+        channel=str(data.channel),
+        status=ActivityStatus.READY,
+        reason=data.reason,
+        commerce_id=commerce.id,
+        operator_id=operator_id,
+        scheduled_at=data.scheduled_at,
+        idempotency_key=data.idempotency_key,
+        provider_activity_id=data.provider_activity_id,
+        origin=ActivityOrigin.ACTIVITY,
+    )
+    repo.add(activity, _event(activity, ActivityStatus.READY, actor, "created", from_=None))
+    await session.flush()
+    return activity
+
+
+async def create_follow_up(
+    session: AsyncSession,
+    parent: Activity,
+    *,
+    scheduled_at: datetime,
+    result_id: uuid.UUID,
+    actor: str,
+) -> Activity:
+    """Same commerce, channel, operator and reason, READY at ``scheduled_at``."""
+    follow_up = Activity(
+        id=uuid.uuid4(),
+        type=parent.type,
+        channel=parent.channel,
+        status=ActivityStatus.READY,
+        reason=parent.reason,
+        commerce_id=parent.commerce_id,
+        operator_id=parent.operator_id,
+        scheduled_at=scheduled_at,
+        idempotency_key=f"follow-up:{result_id}",
+        parent_activity_id=parent.id,
+        origin=ActivityOrigin.FOLLOW_UP,
+    )
+    ActivityRepository(session, parent.tenant_id).add(
+        follow_up,
+        _event(follow_up, ActivityStatus.READY, actor, f"follow-up of {parent.id}", from_=None),
+    )
+    await session.flush()
+    return follow_up
+
+
+async def cancel(
+    session: AsyncSession, tenant_id: uuid.UUID, activity_id: uuid.UUID, *, reason: str, actor: str
+) -> Activity:
+    activity = await ActivityRepository(session, tenant_id).get(activity_id, for_update=True)
+    if activity is None:
+        raise NotFound(f"Activity '{activity_id}' not found")
+    await transition(session, activity, ActivityStatus.CANCELED, actor=actor, reason=reason)
+    return activity
+
+
+async def cancel_unstarted_follow_up(
+    session: AsyncSession, tenant_id: uuid.UUID, follow_up_id: uuid.UUID, *, actor: str
+) -> None:
+    """Cancel a follow-up whose originating result was replaced, unless work on it began."""
+    repo = ActivityRepository(session, tenant_id)
+    follow_up = await repo.get(follow_up_id, for_update=True)
+    if follow_up is None or follow_up.status not in {ActivityStatus.READY, ActivityStatus.FAILED}:
+        return
+    if await repo.results(follow_up.id):
+        return
+    await transition(
+        session,
+        follow_up,
+        ActivityStatus.CANCELED,
+        actor=actor,
+        reason="the result that scheduled this follow-up was replaced",
+    )

@@ -1,0 +1,62 @@
+"""``create_app(settings)``: the ASGI application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from taskbridge import __version__
+from taskbridge.api import api_router
+from taskbridge.config import Settings, get_settings
+from taskbridge.db import create_engine, create_session_factory
+from taskbridge.errors import install_error_handlers
+from taskbridge.kit.body import add_documented_bodies
+from taskbridge.kit.body_limit import BodySizeLimit
+from taskbridge.kit.logging import configure_logging
+
+DESCRIPTION = """\
+Task activities for field and call-center teams. Integrators read the tenant's result types,
+pull (or receive) tasks, and report back how each went with a result **code**.
+
+Authenticate with the `x-api-key` header. Request bodies are snake_case, responses camelCase;
+every error has the body `{"statusCode", "error", "message"}`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, as_json=settings.log_json)
+    engine = create_engine(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await engine.dispose()
+
+    app = FastAPI(
+        title="taskbridge",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = create_session_factory(engine)
+    install_error_handlers(app)
+    app.include_router(api_router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            app.openapi_schema = add_documented_bodies(schema)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,1 @@
+"""API keys and permissions: who is calling, and what they may do."""

@@ -1,0 +1,126 @@
+"""API keys: authenticate, create (plaintext shown once), list, revoke."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from taskbridge.auth import repository
+from taskbridge.auth.permissions import Permission
+from taskbridge.auth.principal import ApiKeyPrincipal, TenantRef
+from taskbridge.errors import BadRequest, Forbidden, NotFound, Unauthorized
+from taskbridge.kit.crypto import generate_api_key, hash_api_key, key_prefix, looks_like_api_key
+from taskbridge.kit.time import utcnow
+from taskbridge.models import ApiKey
+
+INVALID_KEY_MESSAGE = "API key missing or invalid"
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+"""``last_used_at`` is written at most once a minute per key, not on every request."""
+
+
+async def authenticate_api_key(session: AsyncSession, plaintext: str | None) -> ApiKeyPrincipal:
+    """The principal for a presented key, or 401 for a missing, unknown, revoked or expired one."""
+    if not plaintext or not looks_like_api_key(plaintext):
+        raise Unauthorized(INVALID_KEY_MESSAGE)
+    found = await repository.find_key_with_tenant_by_hash(session, hash_api_key(plaintext))
+    if found is None:
+        raise Unauthorized(INVALID_KEY_MESSAGE)
+    key, tenant = found
+    now = utcnow()
+    if key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now):
+        raise Unauthorized(INVALID_KEY_MESSAGE)
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
+        await repository.touch_last_used(session, key.id, now)
+        key.last_used_at = now
+    return ApiKeyPrincipal(
+        key_id=key.id,
+        name=key.name,
+        key_prefix=key.key_prefix,
+        permissions=frozenset(
+            Permission(p) for p in key.permissions if p in Permission.__members__
+        ),
+        expires_at=key.expires_at,
+        last_used_at=key.last_used_at,
+        created_at=key.created_at,
+        tenant=TenantRef(id=tenant.id, name=tenant.name, slug=tenant.slug, locale=tenant.locale),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedApiKey:
+    key: ApiKey
+    plaintext: str
+
+
+def _validate_new_key(
+    name: str, permissions: Sequence[str], expires_at: datetime | None
+) -> list[Permission]:
+    if not name.strip():
+        raise BadRequest("must not be blank", field="name")
+    if len(name) > 255:
+        raise BadRequest("must be at most 255 characters", field="name")
+    if not permissions:
+        raise BadRequest("must name at least one permission", field="permissions")
+    unknown = [p for p in permissions if p not in Permission.__members__]
+    if unknown:
+        raise BadRequest(
+            f"unknown permission '{unknown[0]}'; valid: {', '.join(Permission)}",
+            field="permissions",
+        )
+    if expires_at is not None and expires_at <= utcnow():
+        raise BadRequest("must be in the future", field="expires_at")
+    return sorted({Permission(p) for p in permissions})
+
+
+async def create_api_key(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    name: str,
+    permissions: Sequence[str],
+    expires_at: datetime | None = None,
+    granted_by: Iterable[Permission] | None = None,
+    created_by_key_id: uuid.UUID | None = None,
+) -> CreatedApiKey:
+    """A new key; ``granted_by`` (the creator's permissions) bounds what it may carry."""
+    wanted = _validate_new_key(name, permissions, expires_at)
+    if granted_by is not None:
+        allowed = set(granted_by)
+        beyond = [p for p in wanted if p not in allowed]
+        if beyond:
+            raise Forbidden(
+                f"A key can only grant permissions its creator has; missing: {', '.join(beyond)}",
+                requiredPermission=str(beyond[0]),
+            )
+    plaintext = generate_api_key()
+    key = ApiKey(
+        id=uuid.uuid4(),
+        name=name.strip(),
+        key_prefix=key_prefix(plaintext),
+        key_hash=hash_api_key(plaintext),
+        permissions=[str(p) for p in wanted],
+        expires_at=expires_at,
+        created_by_key_id=created_by_key_id,
+    )
+    repository.ApiKeyRepository(session, tenant_id).add(key)
+    await session.flush()
+    return CreatedApiKey(key=key, plaintext=plaintext)
+
+
+async def list_api_keys(session: AsyncSession, tenant_id: uuid.UUID) -> Sequence[ApiKey]:
+    return await repository.ApiKeyRepository(session, tenant_id).list()
+
+
+async def revoke_api_key(session: AsyncSession, tenant_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey:
+    """Soft delete; revoking twice keeps the first revocation time."""
+    key = await repository.ApiKeyRepository(session, tenant_id).get(key_id)
+    if key is None:
+        raise NotFound(f"API key '{key_id}' not found")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        await session.flush()
+    return key

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from pydantic import Field, StrictBool, StringConstraints
+
+from taskbridge.kit.case import RequestModel, ResponseModel
+from taskbridge.kit.time import Timestamp
+
+ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+
+
+class CommerceItem(RequestModel):
+    external_id: ExternalId
+    name: Name
+    tax_id: Annotated[str, StringConstraints(max_length=64)] | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class CommerceSync(RequestModel):
+    items: Annotated[list[CommerceItem], Field(min_length=1, max_length=10_000)]
+
+
+class CommerceUpdate(RequestModel):
+    name: Name | None = None
+    tax_id: Annotated[str, StringConstraints(max_length=64)] | None = None
+    metadata: dict[str, Any] | None = None
+    is_active: StrictBool | None = None
+
+
+class CommerceRead(ResponseModel):
+    id: uuid.UUID
+    external_id: str
+    name: str
+    tax_id: str | None
+    metadata: dict[str, Any] = Field(validation_alias="metadata_")
+    is_active: bool
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class SyncSummary(ResponseModel):
+    created: int
+    updated: int
+    total: int

@@ -1,0 +1,152 @@
+"""Typed errors and the one handler that renders the contract's error body."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from http import HTTPStatus
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = structlog.get_logger(__name__)
+
+
+class AppError(Exception):
+    """An error with a status code and a message a client can act on."""
+
+    status_code = 500
+
+    def __init__(self, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = extra
+
+
+class BadRequest(AppError):
+    status_code = 400
+
+    def __init__(self, message: str, *, field: str | None = None, **extra: Any) -> None:
+        if field is not None:
+            message = f"{field}: {message}"
+            extra.setdefault("details", [{"field": field, "message": message}])
+        super().__init__(message, **extra)
+
+
+class Unauthorized(AppError):
+    status_code = 401
+
+
+class Forbidden(AppError):
+    status_code = 403
+
+
+class NotFound(AppError):
+    status_code = 404
+
+
+class Conflict(AppError):
+    status_code = 409
+
+
+class PayloadTooLarge(AppError):
+    status_code = 413
+
+
+class UnprocessableEntity(AppError):
+    status_code = 422
+
+
+def error_body(status_code: int, message: str, **extra: Any) -> dict[str, Any]:
+    """``{statusCode, error, message}`` plus the named extras."""
+    return {
+        "statusCode": status_code,
+        "error": HTTPStatus(status_code).phrase,
+        "message": message,
+        **extra,
+    }
+
+
+def error_response(status_code: int, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse(error_body(status_code, message, **extra), status_code=status_code)
+
+
+_LOCATION_ROOTS = {"body", "query", "path", "header", "cookie"}
+
+
+def field_path(loc: Sequence[int | str]) -> str:
+    """Pydantic's ``("body", "task_result", "result")`` as ``task_result.result``."""
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in _LOCATION_ROOTS:
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def describe_rule(error: dict[str, Any]) -> str:
+    """A short sentence for one pydantic error, in the contract's words."""
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "is not a known field"
+    if kind == "enum" or kind == "literal_error":
+        expected = str(ctx.get("expected", "")).replace("'", "")
+        return f"must be one of {expected}"
+    if kind == "json_invalid":
+        return f"malformed JSON ({ctx.get('error', 'invalid')})"
+    if kind == "value_error":
+        return str(ctx.get("error", error.get("msg", "is invalid")))
+    if kind == "string_too_long":
+        return f"must be at most {ctx.get('max_length')} characters"
+    if kind == "string_too_short":
+        return f"must be at least {ctx.get('min_length')} characters"
+    message = str(error.get("msg", "is invalid"))
+    return message[:1].lower() + message[1:]
+
+
+def validation_failure(errors: Iterable[dict[str, Any]]) -> BadRequest:
+    """One 400 naming every offending field by its dotted path."""
+    details = [{"field": field_path(e.get("loc", ())), "message": describe_rule(e)} for e in errors]
+    details = [{"field": d["field"], "message": f"{d['field']}: {d['message']}"} for d in details]
+    message = details[0]["message"] if details else "invalid request"
+    if len(details) > 1:
+        message += f" (and {len(details) - 1} more)"
+    return BadRequest(message, details=details)
+
+
+async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return error_response(exc.status_code, exc.message, **exc.extra)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    failure = validation_failure(exc.errors())
+    return error_response(400, failure.message, **failure.extra)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    message = {404: "Route not found", 405: "Method not allowed"}.get(
+        exc.status_code, str(exc.detail)
+    )
+    return error_response(exc.status_code, message)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+    log.error("unexpected_error", request_id=request_id, path=request.url.path, exc_info=exc)
+    return error_response(500, f"Internal error (request id {request_id})", requestId=request_id)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error leaves in the contract body."""
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

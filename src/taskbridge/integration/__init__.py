@@ -1,0 +1,1 @@
+"""The external contract of ``spec/integration-api.md``: what integrators program against."""

@@ -1,0 +1,179 @@
+"""``/api/integration``: result-type configs, tasks, result submission, key introspection."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+
+from taskbridge.activities import service as activities
+from taskbridge.activities.presenters import present_task
+from taskbridge.activities.schemas import TaskFilters, TaskPage, TaskRead
+from taskbridge.activities.status import Channel, IntegrationStatus
+from taskbridge.auth.dependencies import AnyApiKey, RequirePermission
+from taskbridge.auth.permissions import Permission
+from taskbridge.auth.principal import ApiKeyPrincipal
+from taskbridge.idempotency import service as idempotency
+from taskbridge.integration.schemas import KeyIntrospection
+from taskbridge.kit.body import JsonBody, documented_body
+from taskbridge.kit.language import preferred_languages
+from taskbridge.kit.pagination import DEFAULT_PER_PAGE, MAX_PER_PAGE, page_meta
+from taskbridge.kit.responses import JSON, model_response
+from taskbridge.kit.time import AwareDatetime
+from taskbridge.kit.uow import SessionDep, UnitOfWorkRoute, session_factory_of
+from taskbridge.result_types import service as result_types
+from taskbridge.result_types.schemas import ResultTypeConfig
+from taskbridge.results import service as results
+from taskbridge.results.presenters import present_result
+from taskbridge.results.schemas import ResultRead, ResultStatus, ResultSubmission
+
+router = APIRouter(prefix="/api/integration", tags=["integration"], route_class=UnitOfWorkRoute)
+
+Viewer = Annotated[ApiKeyPrincipal, RequirePermission(Permission.VIEW_ACTIVITIES)]
+Submitter = Annotated[ApiKeyPrincipal, RequirePermission(Permission.SUBMIT_ACTIVITY_RESULT)]
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "API key missing or invalid"},
+    403: {"description": "Insufficient permissions"},
+}
+
+
+def _etag_matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    candidates = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in candidates or etag in candidates
+
+
+@router.get(
+    "/task-result-type-configs",
+    response_model=list[ResultTypeConfig],
+    responses={**ERRORS, 304: {"description": "Not modified (matching If-None-Match)"}},
+)
+async def list_result_type_configs(request: Request, session: SessionDep, key: Viewer) -> Response:
+    """The tenant's active result types in display order: send `code`, show `label`."""
+    languages = preferred_languages(request.headers.get("accept-language"))
+    configs = [
+        {
+            "code": rt.code,
+            "label": result_types.localized_label(rt, languages),
+            "requiresFutureScheduledAt": rt.requires_future_scheduled_at,
+        }
+        for rt in await result_types.list_active(session, key.tenant_id)
+    ]
+    body = json.dumps(configs, ensure_ascii=False, separators=(",", ":")).encode()
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Vary": "Accept-Language", "Cache-Control": "no-cache"}
+    if _etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=JSON, headers=headers)
+
+
+@router.get("/activities/tasks", response_model=TaskPage, responses=ERRORS)
+async def list_tasks(
+    session: SessionDep,
+    key: Viewer,
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = DEFAULT_PER_PAGE,
+    status: IntegrationStatus | None = None,
+    result_status: ResultStatus | None = None,
+    channel: Channel | None = None,
+    external_commerce_id: str | None = None,
+    external_operator_id: str | None = None,
+    scheduled_from: Annotated[AwareDatetime | None, Query()] = None,
+    scheduled_to: Annotated[AwareDatetime | None, Query()] = None,
+    updated_since: Annotated[AwareDatetime | None, Query()] = None,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> Response:
+    """The tenant's tasks, newest `scheduledAt` first; `cursor` for deep reads."""
+    filters = TaskFilters(
+        status=status,
+        result_status=result_status,
+        channel=channel,
+        external_commerce_id=external_commerce_id,
+        external_operator_id=external_operator_id,
+        scheduled_from=scheduled_from,
+        scheduled_to=scheduled_to,
+        updated_since=updated_since,
+    )
+    found = await activities.list_tasks(
+        session, key.tenant_id, filters, page=page, per_page=per_page, cursor=cursor
+    )
+    locale = key.tenant.locale
+    return model_response(
+        TaskPage(
+            data=[present_task(row, locale) for row in found.rows],
+            meta=page_meta(None if cursor else page, per_page, found.total, found.next_cursor),
+        )
+    )
+
+
+@router.get(
+    "/activities/tasks/{activity_id}",
+    response_model=TaskRead,
+    responses={**ERRORS, 404: {"description": "Not a task of this key's tenant"}},
+)
+async def get_task(activity_id: uuid.UUID, session: SessionDep, key: Viewer) -> Response:
+    """One task, in the list-item shape."""
+    row = await activities.get_task(session, key.tenant_id, activity_id)
+    return model_response(present_task(row, key.tenant.locale))
+
+
+@router.post(
+    "/activity-results/tasks",
+    status_code=201,
+    response_model=ResultRead,
+    responses={
+        **ERRORS,
+        404: {"description": "Activity or commerce not found in this tenant"},
+        409: {"description": "Final result exists (see hard_override), or idempotency conflict"},
+        422: {"description": "Idempotency-Key reused with a different body"},
+    },
+    openapi_extra=documented_body(ResultSubmission),
+)
+async def submit_task_result(
+    request: Request,
+    session: SessionDep,
+    key: Submitter,
+    body: Annotated[ResultSubmission, JsonBody(ResultSubmission)],
+) -> Response:
+    """Record how a task went; send the result type's `code`, never its label."""
+    submitter = results.Submitter(tenant_id=key.tenant_id, actor=key.actor, api_key_id=key.key_id)
+    idempotency_key = request.headers.get("idempotency-key")
+    if idempotency_key is None:
+        result = await results.submit_result(session, submitter, body)
+        return model_response(present_result(result), status_code=201)
+
+    factory = session_factory_of(request)
+    outcome = await idempotency.reserve(
+        factory,
+        tenant_id=key.tenant_id,
+        api_key_id=key.key_id,
+        key=idempotency.check_key(idempotency_key),
+        fingerprint=idempotency.request_fingerprint(await request.body()),
+    )
+    if isinstance(outcome, idempotency.Replay):
+        return Response(
+            outcome.body,
+            status_code=outcome.status_code,
+            media_type=JSON,
+            headers={"Idempotent-Replayed": "true"},
+        )
+    try:
+        result = await results.submit_result(session, submitter, body)
+        rendered = present_result(result).model_dump_json(by_alias=True)
+        await idempotency.complete(session, outcome, 201, rendered)
+    except BaseException:
+        await session.rollback()
+        await idempotency.release(factory, outcome)
+        raise
+    return Response(rendered, status_code=201, media_type=JSON)
+
+
+@router.get("/me", response_model=KeyIntrospection, responses={401: ERRORS[401]})
+async def who_am_i(key: AnyApiKey) -> Response:
+    """What this key is and what it may do."""
+    return model_response(KeyIntrospection.of(key))

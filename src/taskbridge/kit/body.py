@@ -1,0 +1,41 @@
+"""JSON request bodies parsed *after* authentication, so 401/403 always come before 400."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from fastapi import Depends, Request
+from pydantic import BaseModel, ValidationError
+
+from taskbridge.errors import validation_failure
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+_documented_schemas: dict[str, Any] = {}
+
+
+def JsonBody(model: type[ModelT]) -> Any:  # noqa: N802 - reads as a type in signatures
+    """A dependency yielding ``model`` validated from the raw body (400 naming every field)."""
+
+    async def parse_body(request: Request) -> ModelT:
+        raw = await request.body()
+        try:
+            return model.model_validate_json(raw or b"null")
+        except ValidationError as exc:
+            raise validation_failure([dict(e) for e in exc.errors(include_url=False)]) from None
+
+    return Depends(parse_body)
+
+
+def documented_body(model: type[BaseModel]) -> dict[str, Any]:
+    """``openapi_extra`` that documents a body read through :func:`JsonBody`."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    _documented_schemas.update(schema.pop("$defs", {}))
+    _documented_schemas[model.__name__] = schema
+    ref = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
+
+
+def add_documented_bodies(openapi: dict[str, Any]) -> dict[str, Any]:
+    openapi.setdefault("components", {}).setdefault("schemas", {}).update(_documented_schemas)
+    return openapi

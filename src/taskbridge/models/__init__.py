@@ -1,0 +1,24 @@
+"""Every table, one module each."""
+
+from taskbridge.kit.model import Base
+from taskbridge.models.activity import Activity, ActivityEvent
+from taskbridge.models.activity_result import ActivityResult
+from taskbridge.models.api_key import ApiKey
+from taskbridge.models.commerce import Commerce
+from taskbridge.models.idempotency_record import IdempotencyRecord
+from taskbridge.models.operator import Operator
+from taskbridge.models.result_type import ResultType
+from taskbridge.models.tenant import Tenant
+
+__all__ = [
+    "Activity",
+    "ActivityEvent",
+    "ActivityResult",
+    "ApiKey",
+    "Base",
+    "Commerce",
+    "IdempotencyRecord",
+    "Operator",
+    "ResultType",
+    "Tenant",
+]

@@ -1,0 +1,1 @@
+"""The people who do the tasks: salespeople, activators, call-center agents."""

@@ -1,0 +1,65 @@
+"""Result types on the wire: the integration config shape and the admin shape."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from pydantic import ConfigDict, Field, StrictBool, StringConstraints
+
+from taskbridge.kit.case import RequestModel, ResponseModel
+from taskbridge.kit.time import Timestamp
+
+CODE_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+Code = Annotated[str, StringConstraints(pattern=CODE_PATTERN)]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=120)]
+Translations = dict[Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")], Label]
+
+
+class ResultTypeConfig(ResponseModel):
+    """What integrators read: send ``code``, show ``label``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "RESCHEDULE",
+                    "label": "Reprogramar visita",
+                    "requiresFutureScheduledAt": True,
+                }
+            ]
+        }
+    )
+
+    code: str
+    label: str
+    requires_future_scheduled_at: bool
+
+
+class ResultTypeRead(ResultTypeConfig):
+    """The admin shape."""
+
+    id: uuid.UUID
+    position: int
+    is_active: bool
+    translations: dict[str, str]
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class ResultTypeCreate(RequestModel):
+    code: Code
+    label: Label
+    requires_future_scheduled_at: StrictBool = False
+    translations: Translations = Field(default_factory=dict)
+
+
+class ResultTypeUpdate(RequestModel):
+    label: Label | None = None
+    requires_future_scheduled_at: StrictBool | None = None
+    translations: Translations | None = None
+    position: Annotated[int, Field(ge=0)] | None = None
+
+
+class ResultTypeReorder(RequestModel):
+    codes: list[str]

@@ -1,0 +1,132 @@
+"""Result-type rules: immutable codes, non-blank labels, delete only when unused."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from taskbridge.errors import BadRequest, Conflict, NotFound
+from taskbridge.models import ResultType
+from taskbridge.result_types.repository import ResultTypeRepository
+from taskbridge.result_types.schemas import ResultTypeCreate, ResultTypeUpdate
+
+
+def localized_label(result_type: ResultType, languages: Sequence[str]) -> str:
+    """The administrator's translation for the first preferred language that has one."""
+    for language in languages:
+        translated = (result_type.translations or {}).get(language)
+        if translated:
+            return translated
+    return result_type.label
+
+
+async def list_active(session: AsyncSession, tenant_id: uuid.UUID) -> Sequence[ResultType]:
+    """Active result types in the administrator's display order."""
+    return await ResultTypeRepository(session, tenant_id).list(active_only=True)
+
+
+async def list_all(session: AsyncSession, tenant_id: uuid.UUID) -> Sequence[ResultType]:
+    """Active ones in display order, then archived ones."""
+    return await ResultTypeRepository(session, tenant_id).list(active_only=False)
+
+
+async def get(session: AsyncSession, tenant_id: uuid.UUID, result_type_id: uuid.UUID) -> ResultType:
+    found = await ResultTypeRepository(session, tenant_id).get(result_type_id)
+    if found is None:
+        raise NotFound(f"Result type '{result_type_id}' not found")
+    return found
+
+
+def _check_label(label: str, field: str = "label") -> str:
+    if not label.strip():
+        raise BadRequest("must not be blank", field=field)
+    return label.strip()
+
+
+def _check_translations(translations: dict[str, str]) -> dict[str, str]:
+    return {lang: _check_label(text, f"translations.{lang}") for lang, text in translations.items()}
+
+
+async def create(session: AsyncSession, tenant_id: uuid.UUID, data: ResultTypeCreate) -> ResultType:
+    repo = ResultTypeRepository(session, tenant_id)
+    if await repo.get_by_code(data.code) is not None:
+        raise Conflict(f"Result type code '{data.code}' already exists in this tenant")
+    result_type = ResultType(
+        id=uuid.uuid4(),
+        code=data.code,
+        label=_check_label(data.label),
+        translations=_check_translations(data.translations),
+        requires_future_scheduled_at=data.requires_future_scheduled_at,
+        position=await repo.next_position(),
+        is_active=True,
+    )
+    repo.add(result_type)
+    await session.flush()
+    return result_type
+
+
+async def update(
+    session: AsyncSession, tenant_id: uuid.UUID, result_type_id: uuid.UUID, data: ResultTypeUpdate
+) -> ResultType:
+    """Label, translations, flag and position change; the code never does."""
+    result_type = await get(session, tenant_id, result_type_id)
+    if data.label is not None:
+        result_type.label = _check_label(data.label)
+    if data.translations is not None:
+        result_type.translations = _check_translations(data.translations)
+    if data.requires_future_scheduled_at is not None:
+        result_type.requires_future_scheduled_at = data.requires_future_scheduled_at
+    if data.position is not None:
+        result_type.position = data.position
+    await session.flush()
+    return result_type
+
+
+async def set_active(
+    session: AsyncSession, tenant_id: uuid.UUID, result_type_id: uuid.UUID, *, is_active: bool
+) -> ResultType:
+    """Archive (inactive: refused on submit, hidden from configs) or restore."""
+    result_type = await get(session, tenant_id, result_type_id)
+    if result_type.is_active != is_active:
+        result_type.is_active = is_active
+        if is_active:
+            result_type.position = await ResultTypeRepository(session, tenant_id).next_position()
+        await session.flush()
+    return result_type
+
+
+async def delete(session: AsyncSession, tenant_id: uuid.UUID, result_type_id: uuid.UUID) -> None:
+    repo = ResultTypeRepository(session, tenant_id)
+    result_type = await get(session, tenant_id, result_type_id)
+    if await repo.is_used(result_type.code):
+        raise Conflict(
+            f"Result type '{result_type.code}' is used by results and cannot be deleted; "
+            "archive it instead"
+        )
+    await repo.delete(result_type)
+    await session.flush()
+
+
+async def reorder(
+    session: AsyncSession, tenant_id: uuid.UUID, codes: Sequence[str]
+) -> Sequence[ResultType]:
+    """Set the display order: ``codes`` must name every active code exactly once."""
+    active = await list_active(session, tenant_id)
+    by_code = {rt.code: rt for rt in active}
+    duplicates = sorted({c for c in codes if list(codes).count(c) > 1})
+    if duplicates:
+        raise BadRequest(f"code '{duplicates[0]}' is listed more than once", field="codes")
+    unknown = [c for c in codes if c not in by_code]
+    if unknown:
+        raise BadRequest(f"'{unknown[0]}' is not an active code of this tenant", field="codes")
+    missing = [c for c in by_code if c not in codes]
+    if missing:
+        raise BadRequest(
+            f"must list every active code once; missing: {', '.join(missing)}", field="codes"
+        )
+    for position, code in enumerate(codes):
+        by_code[code].position = position
+    await session.flush()
+    return await list_active(session, tenant_id)

@@ -1,0 +1,1 @@
+"""Activity results: how a task went, validated against the tenant's result types."""

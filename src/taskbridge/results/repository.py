@@ -1,0 +1,57 @@
+"""Every statement about activity results."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from taskbridge.kit.repository import TenantRepository
+from taskbridge.models import ActivityResult
+
+
+class ResultRepository(TenantRepository):
+    async def current(self, activity_id: uuid.UUID) -> ActivityResult | None:
+        stmt = self.scoped(select(ActivityResult), ActivityResult).where(
+            ActivityResult.activity_id == activity_id, ActivityResult.superseded_at.is_(None)
+        )
+        return await self.session.scalar(stmt)
+
+    async def get(self, result_id: uuid.UUID) -> ActivityResult | None:
+        stmt = self.scoped(select(ActivityResult), ActivityResult).where(
+            ActivityResult.id == result_id
+        )
+        return await self.session.scalar(stmt)
+
+    async def search(
+        self,
+        *,
+        status: str | None,
+        code: str | None,
+        created_from: datetime | None,
+        created_to: datetime | None,
+        include_superseded: bool,
+        offset: int,
+        limit: int,
+    ) -> tuple[Sequence[ActivityResult], int]:
+        stmt = self.scoped(select(ActivityResult), ActivityResult)
+        if not include_superseded:
+            stmt = stmt.where(ActivityResult.superseded_at.is_(None))
+        if status is not None:
+            stmt = stmt.where(ActivityResult.status == status)
+        if code is not None:
+            stmt = stmt.where(ActivityResult.code == code)
+        if created_from is not None:
+            stmt = stmt.where(ActivityResult.created_at >= created_from)
+        if created_to is not None:
+            stmt = stmt.where(ActivityResult.created_at <= created_to)
+        total = await self.session.scalar(select(func.count()).select_from(stmt.subquery()))
+        page = stmt.order_by(ActivityResult.created_at.desc(), ActivityResult.id.desc())
+        rows = await self.session.scalars(page.offset(offset).limit(limit))
+        return rows.all(), int(total or 0)
+
+    def add(self, result: ActivityResult) -> None:
+        result.tenant_id = self.tenant_id
+        self.session.add(result)

@@ -1,0 +1,196 @@
+"""Result submission: the contract's rules, in the contract's order, in one transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from taskbridge.activities import service as activities
+from taskbridge.activities.status import ActivityStatus
+from taskbridge.commerces import service as commerces
+from taskbridge.errors import BadRequest, Conflict
+from taskbridge.kit.time import utcnow
+from taskbridge.models import Activity, ActivityResult, ResultType
+from taskbridge.result_types import service as result_types
+from taskbridge.results.repository import ResultRepository
+from taskbridge.results.schemas import FINAL_STATUSES, ResultStatus, ResultSubmission
+
+RESULT_FIELD = "task_result.result"
+FUTURE_FIELD = "task_result.future_scheduled_at"
+
+
+@dataclass(frozen=True, slots=True)
+class Submitter:
+    """Who submits: the tenant, the key (if any) and how events name the actor."""
+
+    tenant_id: uuid.UUID
+    actor: str
+    api_key_id: uuid.UUID | None = None
+    source: str = "ACTIVITY"
+
+
+def _unknown_code_message(value: str, active: Sequence[ResultType]) -> str:
+    valid = ", ".join(rt.code for rt in active) or "none are configured"
+    message = f"unknown result code '{value}'"
+    wanted = value.strip().casefold()
+    for rt in active:
+        labels = [rt.label, *(rt.translations or {}).values()]
+        if any(label.strip().casefold() == wanted for label in labels):
+            message += f'; send the code "{rt.code}", not the label "{value}"'
+            break
+    return f"{message}; valid codes: {valid}"
+
+
+def resolve_result_type(value: str, active: Sequence[ResultType]) -> ResultType:
+    """Rule 3: an active code of the tenant; a label gets a hint naming the code."""
+    for rt in active:
+        if rt.code == value:
+            return rt
+    raise BadRequest(_unknown_code_message(value, active), field=RESULT_FIELD)
+
+
+def check_future_date(result_type: ResultType, future: datetime | None, now: datetime) -> None:
+    """Rule 4: codes that require it need ``future_scheduled_at`` strictly after ``now``."""
+    if not result_type.requires_future_scheduled_at:
+        return
+    if future is None:
+        raise BadRequest(f"is required for result '{result_type.code}'", field=FUTURE_FIELD)
+    if future <= now:
+        raise BadRequest(
+            f"must be in the future for result '{result_type.code}'", field=FUTURE_FIELD
+        )
+
+
+async def _check_commerce(
+    session: AsyncSession, tenant_id: uuid.UUID, activity: Activity, external_id: str
+) -> None:
+    """Rule 5b: the commerce exists (404) and is the activity's (400)."""
+    commerce = await commerces.get_by_external_id(session, tenant_id, external_id)
+    if commerce.id != activity.commerce_id:
+        raise BadRequest(
+            f"commerce '{external_id}' is not the commerce of activity '{activity.id}'",
+            field="commerce_external_id",
+        )
+
+
+def _check_replaceable(activity: Activity, current: ActivityResult | None, override: bool) -> None:
+    """Rule 6: a final result or a canceled activity needs ``hard_override``."""
+    if override:
+        return
+    if activity.status == ActivityStatus.CANCELED:
+        raise Conflict(
+            f"Activity '{activity.id}' is CANCELED; send hard_override: true to record a result"
+        )
+    if current is not None and current.status in FINAL_STATUSES:
+        raise Conflict(
+            f"Activity '{activity.id}' already has a final result ({current.status}); "
+            "send hard_override: true to replace it"
+        )
+
+
+async def submit_result(
+    session: AsyncSession, submitter: Submitter, data: ResultSubmission
+) -> ActivityResult:
+    """Validate in the contract's order, then store, move the activity and create a follow-up."""
+    now = utcnow()
+    tenant_id = submitter.tenant_id
+    if data.activity_id is None and data.provider_activity_id is None:
+        raise BadRequest(
+            "one of activity_id or provider_activity_id is required", field="activity_id"
+        )
+    active = await result_types.list_active(session, tenant_id)
+    result_type = resolve_result_type(data.task_result.result, active)
+    check_future_date(result_type, data.task_result.future_scheduled_at, now)
+    activity = await activities.lock_for_result(
+        session,
+        tenant_id,
+        activity_id=data.activity_id,
+        provider_activity_id=None if data.activity_id else data.provider_activity_id,
+    )
+    await _check_commerce(session, tenant_id, activity, data.commerce_external_id)
+    repo = ResultRepository(session, tenant_id)
+    current = await repo.current(activity.id)
+    _check_replaceable(activity, current, data.hard_override)
+
+    if current is not None:
+        current.superseded_at = now
+        await session.flush()
+        if current.follow_up_activity_id is not None:
+            await activities.cancel_unstarted_follow_up(
+                session, tenant_id, current.follow_up_activity_id, actor=submitter.actor
+            )
+    result = ActivityResult(
+        id=uuid.uuid4(),
+        activity_id=activity.id,
+        status=str(data.status),
+        code=result_type.code,
+        label=result_type.label,
+        comment=data.task_result.comment,
+        contact_type=None
+        if data.task_result.contact_type is None
+        else str(data.task_result.contact_type),
+        operator_external_id=data.task_result.operator_external_id,
+        future_scheduled_at=data.task_result.future_scheduled_at,
+        payload=data.task_result.payload,
+        raw_payload=data.raw_payload,
+        external_status=data.external_status,
+        provider_activity_id=activity.provider_activity_id,
+        commerce_external_id=data.commerce_external_id,
+        occurred_at=data.occurred_at,
+        source=submitter.source,
+        api_key_id=submitter.api_key_id,
+        created_at=now,
+    )
+    if (
+        data.task_result.future_scheduled_at is not None
+        and result_type.requires_future_scheduled_at
+    ):
+        follow_up = await activities.create_follow_up(
+            session,
+            activity,
+            scheduled_at=data.task_result.future_scheduled_at,
+            result_id=result.id,
+            actor=submitter.actor,
+        )
+        result.follow_up_activity_id = follow_up.id
+    repo.add(result)
+    if data.status in FINAL_STATUSES:
+        await activities.transition(
+            session,
+            activity,
+            ActivityStatus.COMPLETED,
+            actor=submitter.actor,
+            reason=f"result {result_type.code} ({data.status})",
+            forced=data.hard_override,
+        )
+        activity.occurred_at = data.occurred_at
+    activity.updated_at = now
+    await session.flush()
+    return result
+
+
+async def search(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    status: ResultStatus | None,
+    code: str | None,
+    created_from: datetime | None,
+    created_to: datetime | None,
+    include_superseded: bool,
+    page: int,
+    per_page: int,
+) -> tuple[Sequence[ActivityResult], int]:
+    return await ResultRepository(session, tenant_id).search(
+        status=None if status is None else str(status),
+        code=code,
+        created_from=created_from,
+        created_to=created_to,
+        include_superseded=include_superseded,
+        offset=(page - 1) * per_page,
+        limit=per_page,
+    )
