@@ -56,6 +56,13 @@ async def get_task(session: AsyncSession, tenant_id: uuid.UUID, activity_id: uui
     return row
 
 
+async def find_by_idempotency_key(
+    session: AsyncSession, tenant_id: uuid.UUID, idempotency_key: str
+) -> Activity | None:
+    """The activity created with this key, if any (imports skip keys that already exist)."""
+    return await ActivityRepository(session, tenant_id).get_by_idempotency_key(idempotency_key)
+
+
 async def history(
     session: AsyncSession, tenant_id: uuid.UUID, activity_id: uuid.UUID
 ) -> tuple[list[ActivityResult], list[ActivityEvent]]:
