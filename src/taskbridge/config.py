@@ -26,6 +26,16 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=200)
     log_level: str = "INFO"
     log_json: bool = False
+    dispatch_allow_private_networks: bool = Field(
+        default=False, description="Allow dispatch endpoints on private, loopback or link-local IPs."
+    )
+    dispatch_max_attempts: int = Field(default=8, ge=1, le=50)
+    dispatch_in_process: bool | None = Field(
+        default=None, description="Run the dispatcher inside `serve`; unset: on for SQLite only."
+    )
+    dispatch_poll_interval: float = Field(default=2.0, gt=0, le=60)
+    dispatch_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
+    dispatch_concurrency: int = Field(default=32, ge=1, le=500)
 
     def resolved_database_url(self) -> str:
         """The async SQLAlchemy URL, accepting plain ``postgresql://`` and ``sqlite:///`` forms."""
@@ -38,6 +48,12 @@ class Settings(BaseSettings):
             if url.startswith(plain):
                 return driver + url[len(plain) :]
         return url
+
+    def runs_dispatcher_in_process(self) -> bool:
+        """``dispatch_in_process``, defaulting to on for SQLite and off for PostgreSQL."""
+        if self.dispatch_in_process is not None:
+            return self.dispatch_in_process
+        return self.resolved_database_url().startswith("sqlite")
 
     def resolved_secret_key(self) -> str:
         """The secret key; generated into the data folder on first use when unset."""
