@@ -5,6 +5,8 @@ from taskbridge.models.activity import Activity, ActivityEvent
 from taskbridge.models.activity_result import ActivityResult
 from taskbridge.models.api_key import ApiKey
 from taskbridge.models.commerce import Commerce
+from taskbridge.models.delivery import Delivery, DeliveryAttempt
+from taskbridge.models.dispatch_config import DispatchConfig
 from taskbridge.models.idempotency_record import IdempotencyRecord
 from taskbridge.models.operator import Operator
 from taskbridge.models.result_type import ResultType
@@ -17,6 +19,9 @@ __all__ = [
     "ApiKey",
     "Base",
     "Commerce",
+    "Delivery",
+    "DeliveryAttempt",
+    "DispatchConfig",
     "IdempotencyRecord",
     "Operator",
     "ResultType",
