@@ -37,10 +37,18 @@ test: install ## Run the whole suite on SQLite, then on PostgreSQL ($(TEST_PG_UR
 	@$(UV) run --frozen python -m tests.create_database "$(TEST_PG_URL)"
 	TASKBRIDGE_TEST_DATABASE_URL="$(TEST_PG_URL)" $(UV) run --frozen pytest $(PYTEST_ARGS)
 
+BENCH_PG_URL ?= postgresql://postgres@127.0.0.1:5432/taskbridge_bench
+
+.PHONY: bench
+bench: install ## Benchmarks against the machine's limits (not tests; ~10 min; needs wrk + PostgreSQL)
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	@$(UV) run --frozen python -m tests.create_database "$(BENCH_PG_URL)"
+	BENCH_PG_URL="$(BENCH_PG_URL)" $(UV) run --frozen python -m bench.run $(BENCH_ARGS)
+
 .PHONY: lint
 lint: install ## ruff (lint + format check) and mypy --strict
-	$(UV) run --frozen ruff check src tests
-	$(UV) run --frozen ruff format --check src tests
+	$(UV) run --frozen ruff check src tests bench
+	$(UV) run --frozen ruff format --check src tests bench
 	$(UV) run --frozen mypy
 
 .PHONY: format

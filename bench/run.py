@@ -1,0 +1,145 @@
+"""``make bench``: every figure beside its limit, measured in the same run.
+
+Prints a markdown table and writes ``bench/results/latest.json``. Absolute numbers drift between
+runs and machines; the ratios are what carry over.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from bench import dataset
+from bench.db_limit import transaction_rate
+from bench.load import Measurement, peak_rss_mb, run_wrk, running_server
+from taskbridge.config import Settings
+from taskbridge.migrations import upgrade
+
+RESULTS = Path(__file__).parent / "results"
+CONFIGS = "/api/integration/task-result-type-configs"
+TASKS = "/api/integration/activities/tasks"
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/taskbridge_bench"
+
+
+def _ratio(m: Measurement, limit: Measurement | None) -> Measurement:
+    if limit is not None and limit.requests_per_second:
+        m.limit_name = limit.name
+        m.ratio = m.requests_per_second / limit.requests_per_second
+    return m
+
+
+def _postgres_rows(args: argparse.Namespace, limit: Measurement) -> tuple[list[Measurement], float]:
+    settings = Settings(database_url=args.postgres)
+    upgrade(settings)
+    bench = asyncio.run(dataset.prepare(settings, args.tasks))
+    deep = asyncio.run(dataset.deep_cursor(settings, bench.tenant_id, args.tasks // 2))
+    ready = asyncio.run(dataset.ready_tasks(settings, bench.tenant_id, 2 * args.writes))
+    http_ids, direct_ids = ready[: args.writes], ready[args.writes :]
+    rows: list[Measurement] = []
+    env = {"TASKBRIDGE_DATABASE_URL": args.postgres}
+    with running_server("taskbridge.app:create_app", factory=True, env=env) as (port, server):
+        key = bench.key
+        rows.append(_ratio(run_wrk("PG GET configs", port, "get.lua", [key, CONFIGS]), limit))
+        for per_page in (20, 100):
+            path = f"{TASKS}?per_page={per_page}"
+            rows.append(
+                run_wrk(f"PG GET tasks first page ({per_page})", port, "get.lua", [key, path])
+            )
+        rows.append(
+            run_wrk(
+                "PG GET tasks deep page (cursor, 20)",
+                port,
+                "get.lua",
+                [key, f"{TASKS}?cursor={deep}"],
+            )
+        )
+        rows.append(
+            run_wrk(
+                "PG GET tasks deep page (offset 500000, 20)",
+                port,
+                "get.lua",
+                [key, f"{TASKS}?page={args.tasks // 2 // 20}"],
+            )
+        )
+        for query in ("status=COMPLETED", "channel=SMS", "external_commerce_id=COM-0042"):
+            rows.append(
+                run_wrk(
+                    f"PG GET tasks filtered ({query})", port, "get.lua", [key, f"{TASKS}?{query}"]
+                )
+            )
+        with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as ids:
+            ids.write("\n".join(http_ids))
+        post = run_wrk("PG POST result", port, "submit.lua", [key, ids.name], warmup=0)
+        rss = peak_rss_mb(server)
+    url = args.postgres.replace("postgresql+asyncpg://", "postgresql://")
+    direct = asyncio.run(
+        transaction_rate(url, bench.tenant_id, direct_ids, concurrency=64, seconds=10)
+    )
+    db_limit = Measurement(
+        "asyncpg transaction (limit)", direct["tps"], direct["p50_ms"], direct["p99_ms"], 0
+    )
+    rows += [_ratio(post, db_limit), db_limit]
+    return rows, rss
+
+
+def _sqlite_row(args: argparse.Namespace, db_limit: Measurement | None) -> Measurement:
+    folder = Path(tempfile.mkdtemp(prefix="taskbridge-bench-"))
+    settings = Settings(data_dir=folder)
+    upgrade(settings)
+    bench = asyncio.run(dataset.prepare(settings, 100_000))
+    ready = asyncio.run(dataset.ready_tasks(settings, bench.tenant_id, args.writes))
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as ids:
+        ids.write("\n".join(ready))
+    env = {"TASKBRIDGE_DATA_DIR": str(folder), "TASKBRIDGE_DATABASE_URL": ""}
+    with running_server("taskbridge.app:create_app", factory=True, env=env) as (port, _server):
+        return _ratio(
+            run_wrk("SQLite POST result", port, "submit.lua", [bench.key, ids.name], warmup=0),
+            db_limit,
+        )
+
+
+def render(rows: list[Measurement], rss: float) -> str:
+    lines = [
+        "| Scenario | req/s | p50 ms | p99 ms | errors | ratio | to |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for m in rows:
+        ratio = "" if m.ratio is None else f"{m.ratio:.2f}"
+        lines.append(
+            f"| {m.name} | {m.requests_per_second:,.0f} | {m.p50_ms:.2f} | {m.p99_ms:.2f} | "
+            f"{m.errors} | {ratio} | {m.limit_name or ''} |"
+        )
+    lines.append(f"\nPeak RSS of the taskbridge server process: {rss:.0f} MB")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--postgres", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG))
+    parser.add_argument("--tasks", type=int, default=int(os.environ.get("BENCH_TASKS", 1_000_000)))
+    parser.add_argument("--writes", type=int, default=60_000, help="distinct tasks per write run")
+    parser.add_argument("--skip-sqlite", action="store_true")
+    args = parser.parse_args()
+
+    with running_server("bench.bare_app:app", factory=False) as (port, _):
+        limit = run_wrk("bare ASGI (limit)", port, "get.lua", ["-", CONFIGS])
+    rows, rss = _postgres_rows(args, limit)
+    rows.insert(0, limit)
+    db_limit = next(m for m in rows if m.name.startswith("asyncpg"))
+    if not args.skip_sqlite:
+        rows.append(_sqlite_row(args, db_limit))
+    table = render(rows, rss)
+    print(table)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.json").write_text(
+        json.dumps({"rows": [m.as_dict() for m in rows], "peak_rss_mb": rss}, indent=2)
+    )
+    (RESULTS / "latest.md").write_text(table + "\n")
+
+
+if __name__ == "__main__":
+    main()
