@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from taskbridge.activities.endpoints import router as activities_router
+from taskbridge.auth.endpoints import router as api_keys_router
+from taskbridge.commerces.endpoints import router as commerces_router
 from taskbridge.integration.endpoints import router as integration_router
+from taskbridge.operators.endpoints import router as operators_router
+from taskbridge.result_types.endpoints import router as result_types_router
+from taskbridge.results.endpoints import router as results_router
 
 api_router = APIRouter()
 api_router.include_router(integration_router)
+api_router.include_router(api_keys_router)
+api_router.include_router(result_types_router)
+api_router.include_router(commerces_router)
+api_router.include_router(operators_router)
+api_router.include_router(activities_router)
+api_router.include_router(results_router)

@@ -1,13 +1,18 @@
-"""Authentication declared in signatures: ``Annotated[ApiKeyPrincipal, RequirePermission(P)]``."""
+"""Authentication declared in signatures.
+
+Integration routes take API keys only: ``Annotated[ApiKeyPrincipal, RequirePermission(P)]``.
+Admin routes take any :class:`Principal`: ``Annotated[Principal, Authorized(P)]``.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Request
 
 from taskbridge.auth.permissions import Permission
-from taskbridge.auth.principal import ApiKeyPrincipal
+from taskbridge.auth.principal import ApiKeyPrincipal, Principal
 from taskbridge.auth.service import authenticate_api_key
 from taskbridge.db import session_scope
 from taskbridge.errors import Forbidden
@@ -27,12 +32,27 @@ async def current_api_key(request: Request) -> ApiKeyPrincipal:
     return principal
 
 
-class _PermissionCheck:
-    def __init__(self, permission: Permission) -> None:
-        self.permission = permission
+async def current_principal(request: Request) -> Principal:
+    """The caller of an admin route (401 otherwise).
 
-    async def __call__(self, request: Request) -> ApiKeyPrincipal:
-        principal = await current_api_key(request)
+    Only API keys for now; a user's bearer token (with ``x-tenant-id``) becomes one more branch
+    here, and no route changes.
+    """
+    return await current_api_key(request)
+
+
+PrincipalT = TypeVar("PrincipalT", bound=Principal)
+
+
+class _PermissionCheck(Generic[PrincipalT]):
+    def __init__(
+        self, permission: Permission, authenticate: Callable[[Request], Awaitable[PrincipalT]]
+    ) -> None:
+        self.permission = permission
+        self.authenticate = authenticate
+
+    async def __call__(self, request: Request) -> PrincipalT:
+        principal = await self.authenticate(request)
         if self.permission not in principal.permissions:
             raise Forbidden("Insufficient permissions", requiredPermission=str(self.permission))
         return principal
@@ -40,7 +60,18 @@ class _PermissionCheck:
 
 def RequirePermission(permission: Permission) -> Any:  # noqa: N802 - reads as a type in signatures
     """A dependency: a valid API key that carries ``permission`` (401 / 403 otherwise)."""
-    return Depends(_PermissionCheck(permission))
+    return Depends(_PermissionCheck(permission, current_api_key))
+
+
+def Authorized(permission: Permission) -> Any:  # noqa: N802 - reads as a type in signatures
+    """A dependency for admin routes: a caller that holds ``permission`` (401 / 403 otherwise)."""
+    return Depends(_PermissionCheck(permission, current_principal))
+
+
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "API key missing or invalid"},
+    403: {"description": "Insufficient permissions (the body names `requiredPermission`)"},
+}
 
 
 AnyApiKey = Annotated[ApiKeyPrincipal, Depends(current_api_key)]

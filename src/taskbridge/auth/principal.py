@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from taskbridge.auth.permissions import Permission
 
@@ -38,3 +39,30 @@ class ApiKeyPrincipal:
     def actor(self) -> str:
         """How this caller is named in activity events."""
         return f"api_key:{self.key_id}"
+
+    @property
+    def api_key_id(self) -> uuid.UUID | None:
+        return self.key_id
+
+
+class Principal(Protocol):
+    """Whoever calls an admin route: an API key today, a user's bearer token later.
+
+    Admin routes depend on this shape only, so a new kind of caller changes no route.
+    """
+
+    @property
+    def tenant(self) -> TenantRef: ...
+
+    @property
+    def tenant_id(self) -> uuid.UUID: ...
+
+    @property
+    def permissions(self) -> frozenset[Permission]: ...
+
+    @property
+    def actor(self) -> str: ...
+
+    @property
+    def api_key_id(self) -> uuid.UUID | None:
+        """The key that made the call, if a key did (recorded as the creator of new keys)."""

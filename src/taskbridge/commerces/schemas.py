@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from pydantic import Field, StrictBool, StringConstraints
 
 from taskbridge.kit.case import RequestModel, ResponseModel
+from taskbridge.kit.pagination import PageMeta
 from taskbridge.kit.time import Timestamp
 
 ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
@@ -45,3 +46,8 @@ class SyncSummary(ResponseModel):
     created: int
     updated: int
     total: int
+
+
+class CommercePage(ResponseModel):
+    data: list[CommerceRead]
+    meta: PageMeta

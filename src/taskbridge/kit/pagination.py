@@ -5,8 +5,12 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Annotated, TypeVar
+
+from fastapi import Depends, Query
 
 from taskbridge.errors import BadRequest
 from taskbridge.kit.case import ResponseModel
@@ -14,6 +18,8 @@ from taskbridge.kit.time import as_utc
 
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
+
+ItemT = TypeVar("ItemT")
 
 
 class PageMeta(ResponseModel):
@@ -55,3 +61,33 @@ class Cursor:
             raise BadRequest(
                 "is not a cursor this server issued; pass meta.nextCursor unchanged", field="cursor"
             ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """The ``page`` / ``per_page`` a client asked for."""
+
+    page: int
+    per_page: int
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.per_page
+
+    def window(self, items: Sequence[ItemT]) -> Sequence[ItemT]:
+        """This page of a list that is already in memory."""
+        return items[self.offset : self.offset + self.per_page]
+
+    def meta(self, total: int) -> PageMeta:
+        return page_meta(self.page, self.per_page, total, None)
+
+
+async def page_request(
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = DEFAULT_PER_PAGE,
+) -> PageRequest:
+    """``page`` ≥ 1 and ``per_page`` 1..100: above 100 is a 400, never a silent clamp."""
+    return PageRequest(page=page, per_page=per_page)
+
+
+PageQuery = Annotated[PageRequest, Depends(page_request)]

@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import Field, StrictBool, StringConstraints
 
 from taskbridge.kit.case import RequestModel, ResponseModel
+from taskbridge.kit.pagination import PageMeta
 from taskbridge.kit.time import Timestamp
 
 ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
@@ -49,3 +50,8 @@ class OperatorRead(ResponseModel):
     is_active: bool
     created_at: Timestamp
     updated_at: Timestamp
+
+
+class OperatorPage(ResponseModel):
+    data: list[OperatorRead]
+    meta: PageMeta

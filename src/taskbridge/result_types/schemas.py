@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import ConfigDict, Field, StrictBool, StringConstraints, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from taskbridge.kit.case import RequestModel, ResponseModel
+from taskbridge.kit.pagination import PageMeta
 from taskbridge.kit.time import Timestamp
 
 CODE_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
@@ -59,7 +61,21 @@ class ResultTypeUpdate(RequestModel):
     requires_future_scheduled_at: StrictBool | None = None
     translations: Translations | None = None
     position: Annotated[int, Field(ge=0)] | None = None
+    code: SkipJsonSchema[Any] = None
+    """Never accepted: present only so that sending it is refused with the reason."""
+
+    @field_validator("code")
+    @classmethod
+    def _refuse_code(cls, _value: Any) -> None:
+        raise ValueError(
+            "cannot be changed: codes are immutable; create a new result type and archive this one"
+        )
 
 
 class ResultTypeReorder(RequestModel):
     codes: list[str]
+
+
+class ResultTypePage(ResponseModel):
+    data: list[ResultTypeRead]
+    meta: PageMeta

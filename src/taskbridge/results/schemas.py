@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, StrictBool, StringConstraints
 
 from taskbridge.kit.case import RequestModel, ResponseModel
+from taskbridge.kit.pagination import PageMeta
 from taskbridge.kit.time import AwareDatetime, Timestamp
 
 Text255 = Annotated[str, StringConstraints(max_length=255)]
@@ -133,3 +134,8 @@ class ResultHistoryRead(ResultRead):
     """Admin shape: adds when a result was replaced."""
 
     superseded_at: Timestamp | None
+
+
+class ResultPage(ResponseModel):
+    data: list[ResultHistoryRead]
+    meta: PageMeta
