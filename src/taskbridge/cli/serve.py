@@ -1,0 +1,32 @@
+"""``taskbridge serve``: migrate, then run the HTTP server."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from taskbridge.cli.runtime import load_settings, reported_failures
+from taskbridge.migrations import upgrade
+
+APP_FACTORY = "taskbridge.app:create_app"
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(help="Server processes.", min=1)] = 1,
+) -> None:
+    """Apply pending migrations, then serve the API with uvicorn (the app factory, per worker)."""
+    settings = load_settings()
+    with reported_failures():
+        upgrade(settings)
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+    )
