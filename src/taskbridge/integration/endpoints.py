@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -23,7 +24,7 @@ from taskbridge.kit.language import preferred_languages
 from taskbridge.kit.pagination import DEFAULT_PER_PAGE, MAX_PER_PAGE, page_meta
 from taskbridge.kit.responses import JSON, model_response
 from taskbridge.kit.time import AwareDatetime
-from taskbridge.kit.uow import SessionDep, UnitOfWorkRoute, session_factory_of
+from taskbridge.kit.uow import SessionDep, UnitOfWorkRoute, on_rollback, session_factory_of
 from taskbridge.result_types import service as result_types
 from taskbridge.result_types.schemas import ResultTypeConfig
 from taskbridge.results import service as results
@@ -141,36 +142,38 @@ async def submit_task_result(
     body: Annotated[ResultSubmission, JsonBody(ResultSubmission)],
 ) -> Response:
     """Record how a task went; send the result type's `code`, never its label."""
-    submitter = results.Submitter(tenant_id=key.tenant_id, actor=key.actor, api_key_id=key.key_id)
     idempotency_key = request.headers.get("idempotency-key")
-    if idempotency_key is None:
-        result = await results.submit_result(session, submitter, body)
-        return model_response(present_result(result), status_code=201)
+    reservation = None
+    if idempotency_key is not None:
+        outcome = await _reserve(request, key, idempotency_key)
+        if isinstance(outcome, idempotency.Replay):
+            return Response(
+                outcome.body,
+                status_code=outcome.status_code,
+                media_type=JSON,
+                headers={"Idempotent-Replayed": "true"},
+            )
+        reservation = outcome
+        on_rollback(session, partial(idempotency.release, session_factory_of(request), outcome))
+    submitter = results.Submitter(tenant_id=key.tenant_id, actor=key.actor, api_key_id=key.key_id)
+    result = await results.submit_result(session, submitter, body)
+    rendered = present_result(result).model_dump_json(by_alias=True)
+    if reservation is not None:
+        await idempotency.complete(session, reservation, 201, rendered)
+    return Response(rendered, status_code=201, media_type=JSON)
 
-    factory = session_factory_of(request)
-    outcome = await idempotency.reserve(
-        factory,
+
+async def _reserve(
+    request: Request, key: ApiKeyPrincipal, idempotency_key: str
+) -> idempotency.Reservation | idempotency.Replay:
+    """Claim the client's key (committed on its own) or the stored outcome of its first use."""
+    return await idempotency.reserve(
+        session_factory_of(request),
         tenant_id=key.tenant_id,
         api_key_id=key.key_id,
         key=idempotency.check_key(idempotency_key),
         fingerprint=idempotency.request_fingerprint(await request.body()),
     )
-    if isinstance(outcome, idempotency.Replay):
-        return Response(
-            outcome.body,
-            status_code=outcome.status_code,
-            media_type=JSON,
-            headers={"Idempotent-Replayed": "true"},
-        )
-    try:
-        result = await results.submit_result(session, submitter, body)
-        rendered = present_result(result).model_dump_json(by_alias=True)
-        await idempotency.complete(session, outcome, 201, rendered)
-    except BaseException:
-        await session.rollback()
-        await idempotency.release(factory, outcome)
-        raise
-    return Response(rendered, status_code=201, media_type=JSON)
 
 
 @router.get("/me", response_model=KeyIntrospection, responses={401: ERRORS[401]})

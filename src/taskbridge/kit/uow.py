@@ -2,15 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Annotated, Any
 
+import structlog
 from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 REQUEST_SESSION = "request_session"
 """``session.info`` flag marking the session whose commit decides the response."""
+
+ROLLBACK_HOOKS = "rollback_hooks"
+
+log = structlog.get_logger(__name__)
+
+
+def on_rollback(session: AsyncSession, hook: Callable[[], Awaitable[None]]) -> None:
+    """Run ``hook`` if this request's unit of work does not commit (a failed commit included).
+
+    For work done outside the transaction that must be undone when it is lost, such as an
+    idempotency reservation committed on its own.
+    """
+    session.info.setdefault(ROLLBACK_HOOKS, []).append(hook)
+
+
+async def _run_rollback_hooks(session: AsyncSession) -> None:
+    hooks: list[Callable[[], Awaitable[None]]] = session.info.pop(ROLLBACK_HOOKS, [])
+    for hook in hooks:
+        try:
+            await hook()
+        except Exception:  # the request's own error is the one the client must see
+            log.exception("rollback_hook_failed", hook=getattr(hook, "__qualname__", repr(hook)))
 
 
 def session_factory_of(request: Request) -> async_sessionmaker[AsyncSession]:
@@ -36,7 +59,10 @@ class UnitOfWorkRoute(APIRoute):
                     response = await handler(request)
                     await session.commit()
                 except BaseException:
-                    await session.rollback()
+                    try:
+                        await session.rollback()
+                    finally:
+                        await _run_rollback_hooks(session)
                     raise
                 return response
 
