@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from http import HTTPStatus
@@ -86,6 +87,14 @@ def field_path(loc: Sequence[int | str]) -> str:
     return ".".join(parts) or "body"
 
 
+_BOUNDS = {
+    "greater_than_equal": ("must be at least", "ge"),
+    "less_than_equal": ("must be at most", "le"),
+    "greater_than": ("must be greater than", "gt"),
+    "less_than": ("must be less than", "lt"),
+}
+
+
 def describe_rule(error: dict[str, Any]) -> str:
     """A short sentence for one pydantic error, in the contract's words."""
     kind = error.get("type", "")
@@ -105,6 +114,9 @@ def describe_rule(error: dict[str, Any]) -> str:
         return f"must be at most {ctx.get('max_length')} characters"
     if kind == "string_too_short":
         return f"must be at least {ctx.get('min_length')} characters"
+    if kind in _BOUNDS:
+        sentence, bound = _BOUNDS[kind]
+        return f"{sentence} {ctx.get(bound)}"
     message = str(error.get("msg", "is invalid"))
     return message[:1].lower() + message[1:]
 
@@ -138,10 +150,18 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, message)
 
 
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+"""A client's ``x-request-id`` is echoed only when it cannot forge log lines or bloat a body."""
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+    given = request.headers.get("x-request-id", "")
+    request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
     log.error("unexpected_error", request_id=request_id, path=request.url.path, exc_info=exc)
-    return error_response(500, f"Internal error (request id {request_id})", requestId=request_id)
+    # The contract body has no room for another key: the id travels in the message and a header.
+    response = error_response(500, f"Internal error (request id {request_id})")
+    response.headers["x-request-id"] = request_id
+    return response
 
 
 def install_error_handlers(app: FastAPI) -> None:
