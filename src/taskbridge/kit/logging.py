@@ -22,5 +22,7 @@ def configure_logging(level: str = "INFO", *, as_json: bool = False) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        cache_logger_on_first_use=True,
+        # Not cached: a later configure (another app in the process, a test) reaches every
+        # logger, including module-level ones already used. Logging is off the hot paths.
+        cache_logger_on_first_use=False,
     )
