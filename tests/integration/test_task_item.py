@@ -1,0 +1,172 @@
+"""A task as the integration API shows it: exact keys, status views, lookup by id."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from taskbridge.activities.status import Channel
+from tests.factories import World, build_world
+from tests.integration.support import (
+    SUBMIT,
+    TASK_KEYS,
+    TASKS,
+    TIMESTAMP,
+    add_tasks,
+    error,
+    set_status,
+    stamp,
+    submission_for,
+)
+
+
+def expected_item(world: World) -> dict[str, Any]:
+    task = world.task
+    return {
+        "id": str(task.id),
+        "activityOrigin": "ACTIVITY",
+        "type": "TASK",
+        "status": "PENDING",
+        "channel": "SALESMAN",
+        "scheduledAt": stamp(task.scheduled_at),
+        "occurredAt": None,
+        "createdAt": stamp(task.created_at),
+        "updatedAt": stamp(task.updated_at),
+        "lifecycleStatus": "SCHEDULED",
+        "lifecycleStatusLabel": "Programada",
+        "lifecycleStatusDetail": None,
+        "canForceRetryDispatch": False,
+        "commerceExternalId": "COM-001",
+        "commerceName": "Almacén Don Pedro",
+        "operatorExternalId": "OP-17",
+        "operatorName": "Ana Rojas",
+        "providerActivityId": None,
+        "reason": "Visita mensual",
+        "parentActivityId": None,
+        "result": None,
+    }
+
+
+async def test_list_item_has_exactly_the_contract_keys(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    response = await client.get(TASKS, headers=world.headers)
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"data", "meta"}
+    assert body["meta"] == {"page": 1, "limit": 20, "total": 1, "totalPages": 1, "nextCursor": None}
+    [item] = body["data"]
+    assert set(item) == TASK_KEYS
+    assert item == expected_item(world)
+    for key in ("scheduledAt", "createdAt", "updatedAt"):
+        assert TIMESTAMP.match(item[key]), item[key]
+
+
+async def test_task_by_id_is_the_list_item(client: httpx.AsyncClient, world: World) -> None:
+    response = await client.get(f"{TASKS}/{world.task.id}", headers=world.headers)
+    assert response.status_code == 200
+    assert response.json() == expected_item(world)
+
+
+async def test_task_without_operator_and_with_provider_id(
+    client: httpx.AsyncClient, session_factory: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    [task] = await add_tasks(
+        session_factory,
+        world.tenant.id,
+        [world.task.scheduled_at],
+        operator=None,
+        provider_activity_id="PRV-9",
+        channel=Channel.CALLCENTER,
+    )
+    item = (await client.get(f"{TASKS}/{task.id}", headers=world.headers)).json()
+    assert item["operatorExternalId"] is None
+    assert item["operatorName"] is None
+    assert item["providerActivityId"] == "PRV-9"
+    assert item["channel"] == "CALLCENTER"
+
+
+async def test_task_shows_its_current_result_in_the_submit_shape(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    submitted = await client.post(SUBMIT, headers=world.headers, json=submission_for(world))
+    item = (await client.get(f"{TASKS}/{world.task.id}", headers=world.headers)).json()
+    assert item["result"] == submitted.json()
+    assert item["status"] == "COMPLETED"
+    assert item["occurredAt"] == "2026-04-11T10:30:00.000Z"
+    listed = (await client.get(TASKS, headers=world.headers)).json()["data"][0]
+    assert listed == item
+
+
+async def test_another_tenants_task_is_404_like_a_missing_one(
+    client: httpx.AsyncClient, world: World, other_world: World
+) -> None:
+    foreign = await client.get(f"{TASKS}/{other_world.task.id}", headers=world.headers)
+    assert foreign.status_code == 404
+    assert foreign.json() == error(404, f"Task '{other_world.task.id}' not found")
+    missing_id = uuid.uuid4()
+    missing = await client.get(f"{TASKS}/{missing_id}", headers=world.headers)
+    assert missing.status_code == 404
+    assert missing.json() == error(404, f"Task '{missing_id}' not found")
+    listed = (await client.get(TASKS, headers=world.headers)).json()
+    assert [t["id"] for t in listed["data"]] == [str(world.task.id)]
+
+
+async def test_malformed_task_id_is_400_naming_it(client: httpx.AsyncClient, world: World) -> None:
+    response = await client.get(f"{TASKS}/42", headers=world.headers)
+    assert response.status_code == 400
+    body = response.json()
+    assert body["message"].startswith("activity_id: ")
+    assert [d["field"] for d in body["details"]] == ["activity_id"]
+
+
+# internal status -> (status, lifecycleStatus, label es, label en, canForceRetryDispatch)
+STATUS_VIEWS = {
+    "READY": ("PENDING", "SCHEDULED", "Programada", "Scheduled", False),
+    "UNRESOLVED": ("PENDING", "UNRESOLVED", "Sin resolver", "Unresolved", False),
+    "DISPATCHED": ("IN_PROGRESS", "DISPATCHED", "Enviada", "Dispatched", False),
+    "FAILED": ("PENDING", "DISPATCH_FAILED", "Envío fallido", "Dispatch failed", True),
+    "COMPLETED": ("COMPLETED", "COMPLETED", "Completada", "Completed", False),
+    "CANCELED": ("CANCELLED", "CANCELED", "Cancelada", "Canceled", False),
+}
+
+
+@pytest.mark.parametrize("locale", ["es", "en"])
+@pytest.mark.parametrize("internal", list(STATUS_VIEWS))
+async def test_status_views(
+    client: httpx.AsyncClient,
+    session_factory: async_sessionmaker[AsyncSession],
+    internal: str,
+    locale: str,
+) -> None:
+    world = await build_world(session_factory, slug=f"t-{locale}", locale=locale)
+    error_text = "HTTP 503 from https://provider.example/tasks"
+    await set_status(session_factory, world.task.id, internal, last_dispatch_error=error_text)
+    status, lifecycle, label_es, label_en, can_retry = STATUS_VIEWS[internal]
+    item = (await client.get(f"{TASKS}/{world.task.id}", headers=world.headers)).json()
+    assert item["status"] == status
+    assert item["lifecycleStatus"] == lifecycle
+    assert item["lifecycleStatusLabel"] == (label_es if locale == "es" else label_en)
+    assert item["canForceRetryDispatch"] is can_retry
+    assert item["lifecycleStatusDetail"] == (error_text if internal == "FAILED" else None)
+    listed = await client.get(TASKS, params={"status": status}, headers=world.headers)
+    assert [t["id"] for t in listed.json()["data"]] == [str(world.task.id)]
+    others = [s for s in ("PENDING", "IN_PROGRESS", "COMPLETED", "CANCELLED") if s != status]
+    for other in others:
+        empty = await client.get(TASKS, params={"status": other}, headers=world.headers)
+        assert empty.json()["data"] == [], (internal, other)
+
+
+async def test_accept_language_does_not_change_status_labels(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    item = (
+        await client.get(
+            f"{TASKS}/{world.task.id}", headers={**world.headers, "Accept-Language": "en"}
+        )
+    ).json()
+    assert item["lifecycleStatusLabel"] == "Programada"
