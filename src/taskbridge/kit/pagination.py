@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import uuid
 from collections.abc import Sequence
@@ -40,27 +42,49 @@ def page_meta(page: int | None, limit: int, total: int, next_cursor: str | None)
     )
 
 
+NOT_A_CURSOR = "is not a cursor this server issued; pass meta.nextCursor unchanged"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode((text + "=" * (-len(text) % 4)).encode())
+
+
+def _check(payload: bytes) -> str:
+    return _b64(hashlib.sha256(b"taskbridge-cursor:" + payload).digest()[:9])
+
+
 @dataclass(frozen=True, slots=True)
 class Cursor:
-    """Position after the last row of a page ordered by (``at`` desc, ``id`` desc)."""
+    """Position after the last row of a page ordered by (``at`` desc, ``id`` desc).
+
+    The token carries a check value, so an edited or truncated cursor is a 400 rather than a
+    silent jump elsewhere in the list. It is not a secret: a forged cursor can only point into
+    the caller's own tenant, which every query is scoped to anyway.
+    """
 
     at: datetime
     id: uuid.UUID
 
     def encode(self) -> str:
         raw = json.dumps({"at": self.at.isoformat(), "id": str(self.id)}, separators=(",", ":"))
-        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+        payload = raw.encode()
+        return f"{_b64(payload)}.{_check(payload)}"
 
     @classmethod
     def decode(cls, token: str) -> Cursor:
         try:
-            padded = token + "=" * (-len(token) % 4)
-            data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+            encoded, _, check = token.partition(".")
+            payload = _unb64(encoded)
+            if not hmac.compare_digest(check, _check(payload)):
+                raise ValueError("check value mismatch")
+            data = json.loads(payload)
             return cls(at=as_utc(datetime.fromisoformat(data["at"])), id=uuid.UUID(data["id"]))
         except (ValueError, KeyError, TypeError):
-            raise BadRequest(
-                "is not a cursor this server issued; pass meta.nextCursor unchanged", field="cursor"
-            ) from None
+            raise BadRequest(NOT_A_CURSOR, field="cursor") from None
 
 
 @dataclass(frozen=True, slots=True)
