@@ -85,6 +85,12 @@ async def _submit(
     return body
 
 
+async def _admin_key_id(client: httpx.AsyncClient, admin: Admin) -> str:
+    me = await client.get("/api/integration/me", headers=admin.headers)
+    key_id: str = me.json()["apiKey"]["id"]
+    return key_id
+
+
 async def test_create_task_returns_the_admin_shape(
     client: httpx.AsyncClient, admin: Admin, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
@@ -117,12 +123,6 @@ async def test_create_task_returns_the_admin_shape(
     assert [(e.from_status, e.to_status, e.actor) for e in events] == [
         (None, "READY", f"api_key:{await _admin_key_id(client, admin)}")
     ]
-
-
-async def _admin_key_id(client: httpx.AsyncClient, admin: Admin) -> str:
-    me = await client.get("/api/integration/me", headers=admin.headers)
-    key_id: str = me.json()["apiKey"]["id"]
-    return key_id
 
 
 async def test_repeated_idempotency_key_is_a_conflict_naming_the_existing_activity(
@@ -231,7 +231,7 @@ async def test_list_shows_internal_statuses_and_filters(
         ({"channel": "FAX"}, "channel"),
         ({"scheduled_from": "2026-01-01"}, "scheduled_from"),
         ({"updated_since": "2026-01-01T00:00:00"}, "updated_since"),
-        ({"per_page": 101}, "per_page"),
+        ({"per_page": "101"}, "per_page"),
     ]:
         refused = await client.get(ACTIVITIES, headers=admin.headers, params=params)
         assert refused.status_code == 400, (params, refused.text)

@@ -38,7 +38,8 @@ async def _types(client: httpx.AsyncClient, admin: Admin) -> list[dict[str, Any]
 
 
 async def _id_of(client: httpx.AsyncClient, admin: Admin, code: str) -> str:
-    return next(t["id"] for t in await _types(client, admin) if t["code"] == code)
+    found: str = next(t["id"] for t in await _types(client, admin) if t["code"] == code)
+    return found
 
 
 async def _configs(client: httpx.AsyncClient, admin: Admin) -> list[str]:

@@ -90,7 +90,7 @@ async def test_list_filters_results(
         ({"created_from": "yesterday"}, "created_from"),
         ({"created_to": "2026-01-01T00:00:00"}, "created_to"),
         ({"include_superseded": "maybe"}, "include_superseded"),
-        ({"per_page": 101}, "per_page"),
+        ({"per_page": "101"}, "per_page"),
     ]:
         response = await client.get(RESULTS, headers=admin.headers, params=params)
         assert response.status_code == 400, (params, response.text)
