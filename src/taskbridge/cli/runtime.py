@@ -66,6 +66,8 @@ def reported_failures() -> Iterator[None]:
         fail(validation_failure([dict(e) for e in exc.errors()]).message)
     except SQLAlchemyError as exc:
         fail(_database_reason(exc))
+    except ConnectionError as exc:
+        fail(f"cannot connect to the database: {exc}")
     except OSError as exc:
         fail(f"{type(exc).__name__}: {exc}")
 
