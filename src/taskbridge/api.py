@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from taskbridge.activities.endpoints import router as activities_router
 from taskbridge.auth.endpoints import router as api_keys_router
 from taskbridge.commerces.endpoints import router as commerces_router
+from taskbridge.dispatch.endpoints import router as dispatch_router
 from taskbridge.integration.endpoints import router as integration_router
 from taskbridge.operators.endpoints import router as operators_router
 from taskbridge.result_types.endpoints import router as result_types_router
@@ -20,3 +21,4 @@ api_router.include_router(commerces_router)
 api_router.include_router(operators_router)
 api_router.include_router(activities_router)
 api_router.include_router(results_router)
+api_router.include_router(dispatch_router)

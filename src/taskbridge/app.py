@@ -13,6 +13,8 @@ from taskbridge import __version__
 from taskbridge.api import api_router
 from taskbridge.config import Settings, get_settings
 from taskbridge.db import create_engine, create_session_factory
+from taskbridge.dispatch.metrics import router as metrics_router
+from taskbridge.dispatch.worker import dispatcher_in_background
 from taskbridge.errors import install_error_handlers
 from taskbridge.kit.body import add_documented_bodies
 from taskbridge.kit.body_limit import BodySizeLimit
@@ -33,8 +35,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = create_engine(settings)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
+    async def lifespan(application: FastAPI) -> AsyncIterator[None]:
+        async with dispatcher_in_background(settings, application.state.session_factory):
+            yield
         await engine.dispose()
 
     app = FastAPI(
@@ -48,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = create_session_factory(engine)
     install_error_handlers(app)
     app.include_router(api_router)
+    app.include_router(metrics_router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 
     def openapi() -> dict[str, Any]:

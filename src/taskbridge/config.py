@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = False
     dispatch_allow_private_networks: bool = Field(
-        default=False, description="Allow dispatch endpoints on private, loopback or link-local IPs."
+        default=False, description="Allow dispatch endpoints on private or loopback addresses."
     )
     dispatch_max_attempts: int = Field(default=8, ge=1, le=50)
     dispatch_in_process: bool | None = Field(

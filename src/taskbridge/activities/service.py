@@ -12,6 +12,7 @@ from taskbridge.activities.repository import ActivityRepository, TaskRow
 from taskbridge.activities.schemas import TaskCreate, TaskFilters
 from taskbridge.activities.status import TRANSITIONS, ActivityOrigin, ActivityStatus
 from taskbridge.commerces import service as commerces
+from taskbridge.dispatch import outbox
 from taskbridge.errors import Conflict, NotFound
 from taskbridge.kit.pagination import Cursor
 from taskbridge.models import Activity, ActivityEvent, ActivityResult
@@ -172,6 +173,7 @@ async def create_task(
     )
     repo.add(activity, _event(activity, ActivityStatus.READY, actor, "created", from_=None))
     await session.flush()
+    await outbox.enqueue_if_configured(session, activity)
     return activity
 
 
@@ -202,6 +204,7 @@ async def create_follow_up(
         _event(follow_up, ActivityStatus.READY, actor, f"follow-up of {parent.id}", from_=None),
     )
     await session.flush()
+    await outbox.enqueue_if_configured(session, follow_up)
     return follow_up
 
 

@@ -1,0 +1,1 @@
+"""Push dispatch: configs, the transactional outbox, signed deliveries, retries, the dispatcher."""

@@ -1,0 +1,181 @@
+"""One HTTP attempt: sign, POST with a 10 s deadline and no redirects, read what came back."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import httpx
+
+from taskbridge import __version__
+from taskbridge.dispatch.schemas import AttemptOutcome, Provider
+from taskbridge.dispatch.signing import webhook_headers
+from taskbridge.dispatch.ssrf import EndpointRefused, check_endpoint
+from taskbridge.kit.time import format_timestamp, utcnow
+
+TIMEOUT_SECONDS = 10.0
+MAX_STORED_RESPONSE = 2048
+"""Characters of a response body kept in the attempt log."""
+MAX_READ_RESPONSE = 64 * 1024
+"""Bytes of a response body read at most (enough to find ``provider_activity_id``)."""
+MAX_PROVIDER_ID = 255
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where and how one config's messages are sent (secrets already unsealed)."""
+
+    provider: str
+    endpoint_url: str | None
+    signing_secrets: tuple[str, ...]
+    auth_header: tuple[str, str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    attempted_at: datetime
+    endpoint_url: str | None
+    outcome: AttemptOutcome
+    status_code: int | None = None
+    response_body: str | None = None
+    error: str | None = None
+    duration_ms: int = 0
+    provider_activity_id: str | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.outcome == AttemptOutcome.SUCCESS
+
+
+def build_client(
+    concurrency: int = 32, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    """A pooled client: no redirects, no proxies from the environment."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(TIMEOUT_SECONDS),
+        follow_redirects=False,
+        trust_env=False,
+        limits=httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency),
+        headers={"user-agent": f"taskbridge-dispatch/{__version__}"},
+        transport=transport,
+    )
+
+
+def event_body(event_type: str, data: object) -> str:
+    """``{"type", "timestamp", "data"}``, compact: the exact text that is signed and sent."""
+    document = {"type": event_type, "timestamp": format_timestamp(utcnow()), "data": data}
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+
+
+def provider_activity_id_of(body: bytes) -> str | None:
+    """``provider_activity_id`` from a JSON object body, when it is a usable id."""
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(document, dict):
+        return None
+    value = document.get("provider_activity_id")
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    text = str(value).strip()
+    return text if 0 < len(text) <= MAX_PROVIDER_ID else None
+
+
+async def _read_limited(response: httpx.Response) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= MAX_READ_RESPONSE:
+            break
+    return b"".join(chunks)[:MAX_READ_RESPONSE]
+
+
+def _classify(status: int) -> tuple[AttemptOutcome, str | None]:
+    if 200 <= status < 300:
+        return AttemptOutcome.SUCCESS, None
+    if status == 410:
+        return AttemptOutcome.GONE, "endpoint answered 410 Gone"
+    if 300 <= status < 400:
+        return AttemptOutcome.HTTP_ERROR, f"endpoint answered {status} (redirects are not followed)"
+    return AttemptOutcome.HTTP_ERROR, f"endpoint answered {status}"
+
+
+async def _post(
+    client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]
+) -> tuple[int, bytes]:
+    async with asyncio.timeout(TIMEOUT_SECONDS):
+        async with client.stream("POST", url, content=body, headers=headers) as response:
+            return response.status_code, await _read_limited(response)
+
+
+async def send(
+    client: httpx.AsyncClient,
+    target: Target,
+    *,
+    msg_id: str,
+    body: str,
+    now: datetime,
+    allow_private_networks: bool,
+) -> Attempt:
+    """Deliver ``body`` once; every failure becomes an :class:`Attempt`, never an exception.
+
+    ``now`` (the dispatcher's clock) dates the attempt; the signature carries the wall clock,
+    which is what receivers check it against.
+    """
+    url = target.endpoint_url
+    if target.provider == Provider.MOCK:
+        mock_id = f"mock_{uuid.uuid4().hex}"
+        simulated = json.dumps({"provider_activity_id": mock_id})
+        return Attempt(
+            now, url, AttemptOutcome.SUCCESS, response_body=simulated, provider_activity_id=mock_id
+        )
+    started = time.perf_counter()
+
+    def elapsed() -> int:
+        return round((time.perf_counter() - started) * 1000)
+
+    if url is None:
+        return Attempt(now, url, AttemptOutcome.REFUSED, error="the config has no endpoint_url")
+    try:
+        await check_endpoint(url, allow_private_networks=allow_private_networks)
+    except EndpointRefused as refused:
+        return Attempt(now, url, AttemptOutcome.REFUSED, error=f"endpoint_url {refused}")
+    headers = {
+        "content-type": "application/json",
+        **webhook_headers(target.signing_secrets, msg_id, utcnow(), body),
+    }
+    if target.auth_header is not None:
+        headers[target.auth_header[0]] = target.auth_header[1]
+    try:
+        status, raw = await _post(client, url, body.encode(), headers)
+    except TimeoutError:
+        error = f"no response within {TIMEOUT_SECONDS:g} s"
+        return Attempt(now, url, AttemptOutcome.TIMEOUT, error=error, duration_ms=elapsed())
+    except httpx.TimeoutException as exc:
+        error = f"timed out: {type(exc).__name__}"
+        return Attempt(now, url, AttemptOutcome.TIMEOUT, error=error, duration_ms=elapsed())
+    except httpx.HTTPError as exc:
+        error = f"{type(exc).__name__}: {exc}"[:MAX_STORED_RESPONSE]
+        return Attempt(
+            now, url, AttemptOutcome.CONNECTION_ERROR, error=error, duration_ms=elapsed()
+        )
+    outcome, problem = _classify(status)
+    return Attempt(
+        attempted_at=now,
+        endpoint_url=url,
+        outcome=outcome,
+        status_code=status,
+        response_body=raw.decode("utf-8", errors="replace")[:MAX_STORED_RESPONSE],
+        error=problem,
+        duration_ms=elapsed(),
+        provider_activity_id=provider_activity_id_of(raw)
+        if outcome == AttemptOutcome.SUCCESS
+        else None,
+    )

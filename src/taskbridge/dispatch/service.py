@@ -1,0 +1,243 @@
+"""Dispatch configs: create (secret shown once), update, deactivate, delete, rotate, test target."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from taskbridge.config import Settings
+from taskbridge.dispatch import sealing
+from taskbridge.dispatch.repository import DeliveryRepository, DispatchConfigRepository
+from taskbridge.dispatch.schemas import DispatchConfigCreate, DispatchConfigUpdate, Provider
+from taskbridge.dispatch.sender import Target
+from taskbridge.dispatch.signing import generate_signing_secret
+from taskbridge.dispatch.ssrf import EndpointRefused, check_endpoint
+from taskbridge.errors import BadRequest, Conflict, NotFound
+from taskbridge.kit.time import utcnow
+from taskbridge.models import DispatchConfig
+
+SIGNING_SECRET = "signing_secret"
+PREVIOUS_SECRET = "previous_signing_secret"
+AUTH_VALUE = "auth_header_value"
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigWithSecret:
+    """A config and its new signing secret, which is shown this once."""
+
+    config: DispatchConfig
+    signing_secret: str
+
+
+def _seal(settings: Settings, config_id: uuid.UUID, field: str, value: str) -> str:
+    context = f"dispatch_config:{config_id}:{field}"
+    return sealing.seal(settings.resolved_secret_key(), value, context=context)
+
+
+def _unseal(settings: Settings, config_id: uuid.UUID, field: str, token: str) -> str:
+    context = f"dispatch_config:{config_id}:{field}"
+    return sealing.unseal(settings.resolved_secret_key(), token, context=context)
+
+
+async def _check_url(url: str, settings: Settings) -> str:
+    try:
+        await check_endpoint(url, allow_private_networks=settings.dispatch_allow_private_networks)
+    except EndpointRefused as refused:
+        raise BadRequest(str(refused), field="endpoint_url") from None
+    return url
+
+
+def _channel_taken(channel: str, config_id: uuid.UUID) -> Conflict:
+    return Conflict(
+        f"Channel {channel} already has an active dispatch config ({config_id}); "
+        "deactivate it first",
+        existingConfigId=str(config_id),
+    )
+
+
+async def _ensure_channel_free(
+    repo: DispatchConfigRepository, channel: str, config_id: uuid.UUID | None = None
+) -> None:
+    active = await repo.active_for_channel(channel)
+    if active is not None and active.id != config_id:
+        raise _channel_taken(channel, active.id)
+
+
+async def _flush_unique(session: AsyncSession, channel: str) -> None:
+    """Flush; a concurrent activation of the same channel loses with a 409, not a 500."""
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise Conflict(f"Channel {channel} already has an active dispatch config") from None
+
+
+async def create_config(
+    session: AsyncSession, tenant_id: uuid.UUID, data: DispatchConfigCreate, settings: Settings
+) -> ConfigWithSecret:
+    """An active config for a channel that has none; the signing secret is generated here."""
+    if data.provider == Provider.WEBHOOK and data.endpoint_url is None:
+        raise BadRequest("is required for the WEBHOOK provider", field="endpoint_url")
+    if data.auth_header_name is not None and data.auth_header_value is None:
+        raise BadRequest("is required with auth_header_name", field="auth_header_value")
+    if data.auth_header_value is not None and data.auth_header_name is None:
+        raise BadRequest("is required with auth_header_value", field="auth_header_name")
+    if data.endpoint_url is not None:
+        await _check_url(data.endpoint_url, settings)
+    repo = DispatchConfigRepository(session, tenant_id)
+    await _ensure_channel_free(repo, str(data.channel))
+    secret = generate_signing_secret()
+    config = DispatchConfig(
+        id=uuid.uuid4(),
+        channel=str(data.channel),
+        provider=str(data.provider),
+        endpoint_url=data.endpoint_url,
+        auth_header_name=data.auth_header_name,
+        is_active=True,
+    )
+    config.signing_secret_sealed = _seal(settings, config.id, SIGNING_SECRET, secret)
+    if data.auth_header_value is not None:
+        config.auth_header_value_sealed = _seal(
+            settings, config.id, AUTH_VALUE, data.auth_header_value
+        )
+    repo.add(config)
+    await _flush_unique(session, config.channel)
+    return ConfigWithSecret(config=config, signing_secret=secret)
+
+
+async def list_configs(
+    session: AsyncSession, tenant_id: uuid.UUID, *, offset: int, limit: int
+) -> tuple[Sequence[DispatchConfig], int]:
+    return await DispatchConfigRepository(session, tenant_id).list(offset=offset, limit=limit)
+
+
+async def get_config(
+    session: AsyncSession, tenant_id: uuid.UUID, config_id: uuid.UUID, *, for_update: bool = False
+) -> DispatchConfig:
+    config = await DispatchConfigRepository(session, tenant_id).get(
+        config_id, for_update=for_update
+    )
+    if config is None:
+        raise NotFound(f"Dispatch config '{config_id}' not found")
+    return config
+
+
+async def deactivate(session: AsyncSession, config: DispatchConfig, reason: str) -> None:
+    """Stop pushing: pending deliveries are canceled and their tasks stay READY (pull mode)."""
+    config.is_active = False
+    config.deactivated_reason = reason
+    await DeliveryRepository(session, config.tenant_id).cancel_pending_of_config(
+        config.id, f"dispatch config deactivated: {reason}"
+    )
+    await session.flush()
+
+
+def _apply_auth_header(
+    config: DispatchConfig, data: DispatchConfigUpdate, settings: Settings
+) -> None:
+    fields = data.model_fields_set
+    name = data.auth_header_name if "auth_header_name" in fields else config.auth_header_name
+    if "auth_header_name" in fields and data.auth_header_name is None:
+        if data.auth_header_value is not None:
+            raise BadRequest("cannot be set without auth_header_name", field="auth_header_value")
+        config.auth_header_name = None
+        config.auth_header_value_sealed = None
+        return
+    if name is None:
+        raise BadRequest("is required with auth_header_value", field="auth_header_name")
+    if data.auth_header_value is not None:
+        config.auth_header_value_sealed = _seal(
+            settings, config.id, AUTH_VALUE, data.auth_header_value
+        )
+    elif config.auth_header_value_sealed is None:
+        raise BadRequest("is required with auth_header_name", field="auth_header_value")
+    config.auth_header_name = name
+
+
+async def update_config(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    config_id: uuid.UUID,
+    data: DispatchConfigUpdate,
+    settings: Settings,
+) -> DispatchConfig:
+    """Change what the body names: ``is_active``, ``endpoint_url``, the auth header."""
+    config = await get_config(session, tenant_id, config_id, for_update=True)
+    fields = data.model_fields_set
+    if "endpoint_url" in fields:
+        if data.endpoint_url is None and config.provider == Provider.WEBHOOK:
+            raise BadRequest("is required for the WEBHOOK provider", field="endpoint_url")
+        if data.endpoint_url is not None:
+            await _check_url(data.endpoint_url, settings)
+        config.endpoint_url = data.endpoint_url
+    if fields & {"auth_header_name", "auth_header_value"}:
+        _apply_auth_header(config, data, settings)
+    if data.is_active is True and not config.is_active:
+        await _ensure_channel_free(
+            DispatchConfigRepository(session, tenant_id), config.channel, config.id
+        )
+        config.is_active = True
+        config.deactivated_reason = None
+    elif data.is_active is False and config.is_active:
+        await deactivate(session, config, "deactivated by an administrator")
+    await _flush_unique(session, config.channel)
+    return config
+
+
+async def delete_config(session: AsyncSession, tenant_id: uuid.UUID, config_id: uuid.UUID) -> None:
+    """Delete; the delivery log stays (without the config), pending deliveries are canceled."""
+    config = await get_config(session, tenant_id, config_id, for_update=True)
+    await DeliveryRepository(session, tenant_id).cancel_pending_of_config(
+        config.id, "dispatch config deleted"
+    )
+    await DispatchConfigRepository(session, tenant_id).delete(config)
+    await session.flush()
+
+
+async def rotate_secret(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    config_id: uuid.UUID,
+    *,
+    overlap_seconds: int,
+    settings: Settings,
+    now: datetime | None = None,
+) -> ConfigWithSecret:
+    """A new secret; the old one keeps signing (beside it) for ``overlap_seconds``."""
+    now = now or utcnow()
+    config = await get_config(session, tenant_id, config_id, for_update=True)
+    old = _unseal(settings, config.id, SIGNING_SECRET, config.signing_secret_sealed)
+    secret = generate_signing_secret()
+    config.signing_secret_sealed = _seal(settings, config.id, SIGNING_SECRET, secret)
+    if overlap_seconds > 0:
+        config.previous_signing_secret_sealed = _seal(settings, config.id, PREVIOUS_SECRET, old)
+        config.previous_secret_expires_at = now + timedelta(seconds=overlap_seconds)
+    else:
+        config.previous_signing_secret_sealed = None
+        config.previous_secret_expires_at = None
+    await session.flush()
+    return ConfigWithSecret(config=config, signing_secret=secret)
+
+
+def target_of(config: DispatchConfig, settings: Settings, now: datetime) -> Target:
+    """The unsealed secrets and header of ``config``: the current secret, and the previous one
+    while its overlap lasts."""
+    secrets = [_unseal(settings, config.id, SIGNING_SECRET, config.signing_secret_sealed)]
+    previous = config.previous_signing_secret_sealed
+    expires = config.previous_secret_expires_at
+    if previous is not None and expires is not None and expires > now:
+        secrets.append(_unseal(settings, config.id, PREVIOUS_SECRET, previous))
+    header = None
+    if config.auth_header_name is not None and config.auth_header_value_sealed is not None:
+        value = _unseal(settings, config.id, AUTH_VALUE, config.auth_header_value_sealed)
+        header = (config.auth_header_name, value)
+    return Target(
+        provider=config.provider,
+        endpoint_url=config.endpoint_url,
+        signing_secrets=tuple(secrets),
+        auth_header=header,
+    )

@@ -1,0 +1,225 @@
+"""The dispatcher: claim due deliveries, send them concurrently, record every attempt.
+
+Each delivery is leased (``claimed_until``) in one short transaction, sent with no transaction
+open, and its outcome recorded in another. A dispatcher that dies leaves leases that expire, so
+another one (or itself, restarted) sends those deliveries again: at least once, never lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import socket
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from taskbridge.activities import service as activities
+from taskbridge.activities.presenters import present_task
+from taskbridge.config import Settings
+from taskbridge.db import session_scope
+from taskbridge.dispatch import completion, repository, sender, service
+from taskbridge.dispatch.completion import Claim, Policy
+from taskbridge.dispatch.repository import ClaimedDelivery
+from taskbridge.dispatch.sender import Attempt, Target, event_body
+from taskbridge.dispatch.wakeups import PgListener, Wakeup
+from taskbridge.kit.time import utcnow
+
+log = structlog.get_logger(__name__)
+
+MAX_BATCH = 100
+SHUTDOWN_GRACE_SECONDS = sender.TIMEOUT_SECONDS + 5
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A claimed delivery, ready to send (or to close unsent when ``skip`` says why)."""
+
+    claim: Claim
+    target: Target | None
+    body: str
+    skip: str | None = None
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()[:40]}:{uuid.uuid4().hex[:12]}"
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        settings: Settings,
+        factory: async_sessionmaker[AsyncSession],
+        *,
+        worker_id: str | None = None,
+        now: Callable[[], datetime] = utcnow,
+        rand: Callable[[], float] = random.random,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.settings = settings
+        self.factory = factory
+        self.worker_id = worker_id or default_worker_id()
+        self.now = now
+        self.policy = Policy(self.worker_id, settings.dispatch_max_attempts, rand)
+        self.concurrency = settings.dispatch_concurrency
+        self.client = client or sender.build_client(self.concurrency)
+        self._owns_client = client is None
+        self.inflight: set[asyncio.Task[Attempt | None]] = set()
+
+    async def _prepare(self, session: AsyncSession, claimed: ClaimedDelivery, now: datetime) -> Job:
+        delivery, config = claimed.delivery, claimed.config
+        claim = Claim(delivery.id, delivery.tenant_id, delivery.activity_id, delivery.config_id)
+        if config is None or not config.is_active:
+            return Job(claim, None, "", skip="dispatch config is inactive or deleted")
+        row = await activities.get_task(session, delivery.tenant_id, delivery.activity_id)
+        if row.activity.status in {"COMPLETED", "CANCELED"}:
+            return Job(claim, None, "", skip=f"activity is {row.activity.status}; not sent")
+        data = present_task(row, claimed.locale).model_dump(mode="json", by_alias=True)
+        target = service.target_of(config, self.settings, now)
+        return Job(claim, target, event_body(delivery.event_type, data))
+
+    async def claim(self, limit: int) -> list[Job]:
+        """Lease up to ``limit`` due deliveries and render their bodies, in one transaction."""
+        now = self.now()
+        lease_until = now + timedelta(seconds=self.settings.dispatch_lease_seconds)
+        async with session_scope(self.factory) as session:
+            ids = await repository.claim_due_deliveries(
+                session, worker_id=self.worker_id, now=now, lease_until=lease_until, limit=limit
+            )
+            if not ids:
+                return []
+            claimed = await repository.load_claimed(session, ids)
+            return [await self._prepare(session, c, now) for c in claimed]
+
+    async def process(self, job: Job) -> Attempt | None:
+        """Send one job and record the outcome; failures to record leave the lease to expire."""
+        try:
+            if job.skip is not None:
+                async with session_scope(self.factory) as session:
+                    await completion.cancel_unsent(session, job.claim, self.worker_id, job.skip)
+                return None
+            assert job.target is not None
+            attempt = await sender.send(
+                self.client,
+                job.target,
+                msg_id=str(job.claim.delivery_id),
+                body=job.body,
+                now=self.now(),
+                allow_private_networks=self.settings.dispatch_allow_private_networks,
+            )
+            async with session_scope(self.factory) as session:
+                await completion.record_attempt(session, job.claim, attempt, self.policy)
+            return attempt
+        except Exception:
+            log.exception("dispatch_record_failed", delivery_id=str(job.claim.delivery_id))
+            return None
+
+    async def run_once(self, limit: int | None = None) -> int:
+        """Claim one batch and wait for all of it; the number of deliveries handled."""
+        jobs = await self.claim(limit or min(self.concurrency, MAX_BATCH))
+        await asyncio.gather(*(self.process(job) for job in jobs))
+        return len(jobs)
+
+    async def drain(self) -> int:
+        """Handle batches until nothing is due (tests, and ``dispatch-config test``)."""
+        total = 0
+        while handled := await self.run_once():
+            total += handled
+        return total
+
+    def _spawn(self, job: Job) -> None:
+        task = asyncio.create_task(self.process(job))
+        self.inflight.add(task)
+        task.add_done_callback(self.inflight.discard)
+
+    async def _wait(self, wakeup: Wakeup, stop: asyncio.Event, slots_full: bool) -> None:
+        signals: list[asyncio.Future[bool]] = [asyncio.ensure_future(stop.wait())]
+        if not slots_full:
+            signals.append(asyncio.ensure_future(wakeup.event.wait()))
+        watched: set[asyncio.Future[Any]] = set()
+        watched.update(signals)
+        if slots_full:
+            watched.update(self.inflight)
+        try:
+            await asyncio.wait(
+                watched,
+                timeout=self.settings.dispatch_poll_interval,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            for signal in signals:
+                signal.cancel()
+
+    async def _cycle(self, wakeup: Wakeup, stop: asyncio.Event) -> None:
+        free = self.concurrency - len(self.inflight)
+        if free <= 0:
+            await self._wait(wakeup, stop, slots_full=True)
+            return
+        wakeup.event.clear()
+        try:
+            jobs = await self.claim(min(free, MAX_BATCH))
+        except Exception:
+            log.exception("dispatch_claim_failed")
+            jobs = []
+        for job in jobs:
+            self._spawn(job)
+        if len(jobs) < min(free, MAX_BATCH):
+            await self._wait(wakeup, stop, slots_full=False)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Dispatch until ``stop`` is set, then finish what is in flight or release it."""
+        log.info("dispatcher_started", worker=self.worker_id)
+        listener = None
+        with Wakeup() as wakeup:
+            if self.settings.resolved_database_url().startswith("postgresql"):
+                listener = PgListener(self.settings.resolved_database_url(), wakeup)
+                await listener.start()
+            try:
+                while not stop.is_set():
+                    await self._cycle(wakeup, stop)
+            finally:
+                if listener is not None:
+                    await listener.stop()
+                await self.shutdown()
+        log.info("dispatcher_stopped", worker=self.worker_id)
+
+    async def shutdown(self, grace: float = SHUTDOWN_GRACE_SECONDS) -> None:
+        """Let in-flight sends finish (they time out in 10 s), then release anything still held."""
+        if self.inflight:
+            _done, pending = await asyncio.wait(set(self.inflight), timeout=grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending)
+        with contextlib.suppress(Exception):
+            async with session_scope(self.factory) as session:
+                released = await repository.release_claims(session, self.worker_id)
+            if released:
+                log.info("dispatch_claims_released", count=released, worker=self.worker_id)
+        if self._owns_client:
+            await self.client.aclose()
+
+
+@contextlib.asynccontextmanager
+async def dispatcher_in_background(
+    settings: Settings, factory: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[Dispatcher | None]:
+    """Run a dispatcher beside the web server when the settings ask for it (SQLite default)."""
+    if not settings.runs_dispatcher_in_process():
+        yield None
+        return
+    stop = asyncio.Event()
+    dispatcher = Dispatcher(settings, factory)
+    task = asyncio.create_task(dispatcher.run(stop), name="dispatcher")
+    try:
+        yield dispatcher
+    finally:
+        stop.set()
+        await task
