@@ -26,9 +26,12 @@ from taskbridge.auth import service as auth
 from taskbridge.auth.permissions import Permission
 from taskbridge.commerces import service as commerces
 from taskbridge.commerces.schemas import CommerceItem
+from taskbridge.config import Settings
 from taskbridge.db import session_scope
+from taskbridge.dispatch import service as dispatch
+from taskbridge.dispatch.schemas import DispatchConfigCreate, Provider
 from taskbridge.kit.time import utcnow
-from taskbridge.models import Base, Tenant
+from taskbridge.models import Base, Delivery, Tenant
 from taskbridge.operators import service as operators
 from taskbridge.operators.schemas import OperatorItem, OperatorType
 from taskbridge.result_types import service as result_types
@@ -53,6 +56,8 @@ class Target:
     operator_id: str
     api_key_id: str
     result_id: str
+    dispatch_config_id: str
+    delivery_id: str
     code: str
     commerce_external_id: str
     operator_external_id: str
@@ -215,6 +220,25 @@ PROBES: dict[tuple[str, str], Builder] = {
         Probe(EMPTY, params={"code": t.code}),
         Probe(EMPTY, params={"include_superseded": "true"}),
     ],
+    # B pushes CALLCENTER: A's own config for that channel must neither conflict nor leak.
+    ("POST", "/api/dispatch-configs"): lambda _t, _a: [
+        Probe(OWN, json={"channel": "CALLCENTER", "provider": "MOCK"})
+    ],
+    ("GET", "/api/dispatch-configs"): _own(),
+    ("GET", "/api/dispatch-configs/{config_id}"): _missing("config_id", "dispatch_config_id"),
+    ("PATCH", "/api/dispatch-configs/{config_id}"): _missing(
+        "config_id", "dispatch_config_id", {"is_active": False}
+    ),
+    ("DELETE", "/api/dispatch-configs/{config_id}"): _missing("config_id", "dispatch_config_id"),
+    ("POST", "/api/dispatch-configs/{config_id}/rotate-secret"): _missing(
+        "config_id", "dispatch_config_id", {"overlap_seconds": 0}
+    ),
+    ("POST", "/api/dispatch-configs/{config_id}/test"): _missing("config_id", "dispatch_config_id"),
+    ("GET", "/api/deliveries"): _filtered(("activity_id", "activity_id")),
+    ("POST", "/api/deliveries/{delivery_id}/redeliver"): _missing("delivery_id", "delivery_id"),
+    ("POST", "/api/activities/tasks/{activity_id}/dispatch"): _missing(
+        "activity_id", "activity_id"
+    ),
 }
 
 
@@ -243,11 +267,19 @@ class OtherTenant:
     """B's own words (names, labels, codes, slug) that no response to A may contain."""
 
 
-async def _build_other_tenant(factory: async_sessionmaker[AsyncSession]) -> OtherTenant:
+async def _build_other_tenant(
+    factory: async_sessionmaker[AsyncSession], settings: Settings
+) -> OtherTenant:
     """Tenant B: ``build_world`` plus rows whose codes, external ids and names only B has."""
     world = await build_world(factory, slug="tenant-b")
     tid = world.tenant.id
     async with session_scope(factory) as session:
+        pushed = await dispatch.create_config(
+            session,
+            tid,
+            DispatchConfigCreate(channel=Channel.CALLCENTER, provider=Provider.MOCK),
+            settings,
+        )
         result_type = await result_types.create(
             session, tid, ResultTypeCreate(code="B_ONLY", label="Solo Beta")
         )
@@ -286,6 +318,9 @@ async def _build_other_tenant(factory: async_sessionmaker[AsyncSession]) -> Othe
             ),
         )
         key = await auth.create_api_key(session, tid, name="Beta admin", permissions=[*Permission])
+        [delivery] = (
+            await session.scalars(select(Delivery).where(Delivery.tenant_id == tid))
+        ).all()
     target = Target(
         activity_id=str(task.id),
         result_type_id=str(result_type.id),
@@ -293,6 +328,8 @@ async def _build_other_tenant(factory: async_sessionmaker[AsyncSession]) -> Othe
         operator_id=str(operator.id),
         api_key_id=str(key.key.id),
         result_id=str(result.id),
+        dispatch_config_id=str(pushed.config.id),
+        delivery_id=str(delivery.id),
         code="B_ONLY",
         commerce_external_id="B-COM-ONLY",
         operator_external_id="B-OP-ONLY",
@@ -380,7 +417,7 @@ async def test_another_tenants_ids_are_indistinguishable_from_missing_ones(
         key = await create_key(session, caller_world.tenant.id, *Permission, name="everything")
     headers = {"x-api-key": key}
     caller = Caller(task_id=str(caller_world.task.id), codes=[c for c, _, _ in SEED_RESULT_TYPES])
-    other = await _build_other_tenant(session_factory)
+    other = await _build_other_tenant(session_factory, app.state.settings)
     before = await _rows_of(session_factory, other.tenant_id)
     secrets = _secrets(before, other)
 
