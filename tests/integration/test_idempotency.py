@@ -179,10 +179,15 @@ async def test_key_longer_than_255_characters_is_400(
 ) -> None:
     response = await post(client, world.key, submission_for(world), "k" * 256)
     assert response.status_code == 400
-    message = "Idempotency-Key: must be 1 to 255 characters"
+    message = "Idempotency-Key: must be 1 to 255 printable characters"
     assert response.json() == error(
         400, message, details=[{"field": "Idempotency-Key", "message": message}]
     )
     assert await count_results(session_factory) == 0
+    for unprintable in ("tab\there", "nul\u0000"):
+        refused = await post(client, world.key, submission_for(world), unprintable)
+        assert refused.json() == error(
+            400, message, details=[{"field": "Idempotency-Key", "message": message}]
+        )
     longest = await post(client, world.key, submission_for(world), "k" * 255)
     assert longest.status_code == 201

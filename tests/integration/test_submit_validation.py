@@ -179,3 +179,50 @@ async def test_errors_never_echo_internals(client: httpx.AsyncClient, world: Wor
     text = response.text.lower()
     for leak in ("traceback", "sqlalchemy", "select ", "pydantic", "https://errors"):
         assert leak not in text
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (
+            {"task_result": {"result": "SALE_COMPLETED", "comment": "a\u0000b"}},
+            "task_result.comment",
+        ),
+        ({"commerce_external_id": "COM\u0000"}, "commerce_external_id"),
+        ({"external_status": "\u0000"}, "external_status"),
+        ({"raw_payload": {"list": ["ok", {"deep": "x\u0000"}]}}, "raw_payload.list.1.deep"),
+        ({"raw_payload": {"key\u0000": 1}}, "raw_payload.key\u0000"),
+        (
+            {"task_result": {"result": "SALE_COMPLETED", "payload": {"a": "\u0000"}}},
+            "task_result.payload.a",
+        ),
+    ],
+)
+async def test_nul_characters_are_400_on_every_database(
+    client: httpx.AsyncClient,
+    session_factory: async_sessionmaker[AsyncSession],
+    world: World,
+    change: dict[str, Any],
+    field: str,
+) -> None:
+    payload = await refused(client, world, {**submission_for(world), **change})
+    assert payload["details"] == [
+        {"field": field, "message": f"{field}: must not contain the NUL character (\\u0000)"}
+    ]
+    assert await count_results(session_factory) == 0
+
+
+async def test_nul_in_the_provider_id_is_400(client: httpx.AsyncClient, world: World) -> None:
+    body = {**submission_for(world), "provider_activity_id": "P\u0000"}
+    body.pop("activity_id")
+    payload = await refused(client, world, body)
+    assert fields_of(payload) == ["provider_activity_id"]
+
+
+async def test_an_escaped_backslash_u0000_is_plain_text(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    body = {**submission_for(world), "raw_payload": {"text": "\\u0000"}}
+    response = await client.post(SUBMIT, headers=world.headers, json=body)
+    assert response.status_code == 201
+    assert response.json()["rawPayload"] == {"text": "\\u0000"}

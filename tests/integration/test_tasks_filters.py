@@ -173,6 +173,8 @@ async def test_pending_result_also_counts_as_a_change(
         ({"scheduled_to": "2026-05-01T09:00:00"}, "scheduled_to"),
         ({"updated_since": "2026-13-01T00:00:00Z"}, "updated_since"),
         ({"updated_since": "2026-05-01T09:00:00"}, "updated_since"),
+        ({"external_commerce_id": "COM\u0000"}, "external_commerce_id"),
+        ({"external_operator_id": "\u0000"}, "external_operator_id"),
     ],
 )
 async def test_invalid_parameter_is_400_naming_it(

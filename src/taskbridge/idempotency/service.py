@@ -51,8 +51,10 @@ def request_fingerprint(raw_body: bytes) -> str:
 
 
 def check_key(key: str) -> str:
-    if not key or len(key) > MAX_KEY_LENGTH:
-        raise BadRequest(f"must be 1 to {MAX_KEY_LENGTH} characters", field="Idempotency-Key")
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise BadRequest(
+            f"must be 1 to {MAX_KEY_LENGTH} printable characters", field="Idempotency-Key"
+        )
     return key
 
 

@@ -23,6 +23,7 @@ from taskbridge.kit.body import JsonBody, documented_body
 from taskbridge.kit.language import preferred_languages
 from taskbridge.kit.pagination import DEFAULT_PER_PAGE, MAX_PER_PAGE, page_meta
 from taskbridge.kit.responses import JSON, model_response
+from taskbridge.kit.text import SafeText
 from taskbridge.kit.time import AwareDatetime
 from taskbridge.kit.uow import SessionDep, UnitOfWorkRoute, on_rollback, session_factory_of
 from taskbridge.result_types import service as result_types
@@ -82,8 +83,8 @@ async def list_tasks(
     status: IntegrationStatus | None = None,
     result_status: ResultStatus | None = None,
     channel: Channel | None = None,
-    external_commerce_id: str | None = None,
-    external_operator_id: str | None = None,
+    external_commerce_id: SafeText | None = None,
+    external_operator_id: SafeText | None = None,
     scheduled_from: Annotated[AwareDatetime | None, Query()] = None,
     scheduled_to: Annotated[AwareDatetime | None, Query()] = None,
     updated_since: Annotated[AwareDatetime | None, Query()] = None,

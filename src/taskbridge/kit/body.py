@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, TypeVar
 
 from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
 
 from taskbridge.errors import validation_failure
+from taskbridge.kit.text import NUL_RULE, nul_paths
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -20,11 +22,24 @@ def JsonBody(model: type[ModelT]) -> Any:  # noqa: N802 - reads as a type in sig
     async def parse_body(request: Request) -> ModelT:
         raw = await request.body()
         try:
-            return model.model_validate_json(raw or b"null")
+            parsed = model.model_validate_json(raw or b"null")
         except ValidationError as exc:
             raise validation_failure([dict(e) for e in exc.errors(include_url=False)]) from None
+        if b"\\u0000" in raw:
+            _refuse_nul(raw)
+        return parsed
 
     return Depends(parse_body)
+
+
+def _refuse_nul(raw: bytes) -> None:
+    """A 400 naming every field that holds NUL, which PostgreSQL cannot store."""
+    paths = nul_paths(json.loads(raw))
+    if paths:
+        errors = [
+            {"loc": path, "type": "value_error", "ctx": {"error": NUL_RULE}} for path in paths
+        ]
+        raise validation_failure(errors)
 
 
 def documented_body(model: type[BaseModel]) -> dict[str, Any]:

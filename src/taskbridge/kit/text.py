@@ -1,0 +1,35 @@
+"""Text every database can store: PostgreSQL refuses the NUL character in text and JSONB."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AfterValidator
+
+NUL = "\x00"
+NUL_RULE = "must not contain the NUL character (\\u0000)"
+
+
+def refuse_nul(value: str) -> str:
+    if NUL in value:
+        raise ValueError(NUL_RULE)
+    return value
+
+
+SafeText = Annotated[str, AfterValidator(refuse_nul)]
+"""A query parameter or field that reaches a text column: NUL is a 400, not a database error."""
+
+
+def nul_paths(document: Any, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    """Where a parsed JSON document holds NUL, in a string or in an object key."""
+    if isinstance(document, str):
+        return [path] if NUL in document else []
+    found: list[tuple[str | int, ...]] = []
+    if isinstance(document, dict):
+        for key, value in document.items():
+            inner = (*path, key)
+            found.extend([inner] if NUL in key else nul_paths(value, inner))
+    elif isinstance(document, list):
+        for index, value in enumerate(document):
+            found.extend(nul_paths(value, (*path, index)))
+    return found
