@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -191,3 +193,91 @@ async def test_key_longer_than_255_characters_is_400(
         )
     longest = await post(client, world.key, submission_for(world), "k" * 255)
     assert longest.status_code == 201
+
+
+async def insert_record(
+    factory: async_sessionmaker[AsyncSession],
+    world: World,
+    *,
+    age: timedelta,
+    request_hash: str,
+    response: tuple[int, str] | None,
+) -> None:
+    async with session_scope(factory) as session:
+        [key] = await auth.list_api_keys(session, world.tenant.id)
+        session.add(
+            IdempotencyRecord(
+                id=uuid.uuid4(),
+                tenant_id=world.tenant.id,
+                api_key_id=key.id,
+                key="retry-1",
+                request_hash=request_hash,
+                response_status=None if response is None else response[0],
+                response_body=None if response is None else response[1],
+                created_at=utcnow() - age,
+            )
+        )
+
+
+async def test_a_key_older_than_24_hours_is_forgotten(
+    client: httpx.AsyncClient, session_factory: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    await insert_record(
+        session_factory,
+        world,
+        age=timedelta(hours=24, minutes=1),
+        request_hash="0" * 64,
+        response=(201, '{"old": true}'),
+    )
+    response = await post(client, world.key, submission_for(world))
+    assert response.status_code == 201
+    assert "idempotent-replayed" not in response.headers
+    assert await records(session_factory) == 1
+
+
+async def test_a_key_younger_than_24_hours_is_remembered(
+    client: httpx.AsyncClient, session_factory: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    await insert_record(
+        session_factory,
+        world,
+        age=timedelta(hours=23, minutes=59),
+        request_hash="0" * 64,
+        response=(201, '{"old": true}'),
+    )
+    assert (await post(client, world.key, submission_for(world))).status_code == 422
+
+
+async def test_a_reservation_whose_request_died_is_taken_over(
+    client: httpx.AsyncClient, session_factory: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    body = submission_for(world)
+    await insert_record(
+        session_factory,
+        world,
+        age=timedelta(minutes=2),
+        request_hash=idempotency.request_fingerprint(json.dumps(body).encode()),
+        response=None,
+    )
+    response = await post(client, world.key, body)
+    assert response.status_code == 201
+    assert "idempotent-replayed" not in response.headers
+
+
+async def test_concurrent_retries_store_one_result(
+    client: httpx.AsyncClient, session_factory: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    body = submission_for(world)
+    responses = await asyncio.gather(*(post(client, world.key, body) for _ in range(4)))
+    firsts = [
+        r for r in responses if r.status_code == 201 and "idempotent-replayed" not in r.headers
+    ]
+    assert len(firsts) == 1
+    for other in responses:
+        if other is firsts[0]:
+            continue
+        assert other.status_code in {201, 409}, other.text
+        if other.status_code == 201:
+            assert other.headers["idempotent-replayed"] == "true"
+            assert other.content == firsts[0].content
+    assert await count_results(session_factory) == 1

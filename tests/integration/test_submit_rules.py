@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 
@@ -352,3 +353,17 @@ async def test_invalid_code_on_a_completed_activity_is_400_not_409(
     assert response.status_code == 400
     past = submission(world.task.id, "RESCHEDULE", task_result={"future_scheduled_at": in_days(-1)})
     assert (await post(client, world, past)).status_code == 400
+
+
+async def test_concurrent_final_results_store_one(
+    client: httpx.AsyncClient, session_factory: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    bodies = [
+        submission(world.task.id),
+        submission(world.task.id, "NOT_INTERESTED", status="NOT_EFFECTIVE"),
+        submission(world.task.id, "NO_CONTACT", status="NOT_EFFECTIVE"),
+    ]
+    responses = await asyncio.gather(*(post(client, world, body) for body in bodies))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201, 409, 409], [r.text for r in responses]
+    assert await count_results(session_factory) == 1
