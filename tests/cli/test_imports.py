@@ -232,3 +232,14 @@ async def test_import_into_unknown_tenant(cli: Cli, tmp_path: Path) -> None:
     path = write_csv(tmp_path, "c.csv", COMMERCES_CSV)
     result = await cli.refused("import", "commerces", "--tenant", "nobody", path)
     assert result.stderr == "Tenant 'nobody' not found\n"
+
+
+async def test_malformed_rows_name_their_line(cli: Cli, acme: str, tmp_path: Path) -> None:
+    extra = write_csv(tmp_path, "extra.csv", "external_id,name\nCOM-001,Uno\nCOM-002,Dos,oops\n")
+    result = await cli.refused("import", "commerces", "--tenant", acme, extra)
+    assert result.stderr.splitlines()[1] == "  line 3: has 3 values but the header has 2 columns"
+    huge = write_csv(
+        tmp_path, "huge.csv", f"external_id,name\nCOM-001,Uno\nCOM-002,{'x' * 200_000}\n"
+    )
+    result = await cli.refused("import", "commerces", "--tenant", acme, huge)
+    assert result.stderr.splitlines()[1].startswith("  line 3: unreadable CSV (field larger than")
