@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -48,10 +49,13 @@ class Receiver:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/hooks"
 
-    def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
-        deadline = time.monotonic() + timeout
-        while len(self.requests) < count and time.monotonic() < deadline:
-            time.sleep(0.01)
+    async def wait_for(self, count: int, seconds: float = 10.0) -> list[Received]:
+        """The requests once there are ``count`` of them, or after ``seconds``."""
+        deadline = time.monotonic() + seconds
+        for _ in range(int(seconds / 0.002) + 1):
+            if len(self.requests) >= count or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.002)
         return list(self.requests)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:

@@ -28,6 +28,8 @@ from taskbridge.db import session_scope
 from taskbridge.dispatch import completion, repository, sender, service
 from taskbridge.dispatch.completion import Claim, Policy
 from taskbridge.dispatch.repository import ClaimedDelivery
+from taskbridge.dispatch.schemas import AttemptOutcome
+from taskbridge.dispatch.sealing import SealBroken
 from taskbridge.dispatch.sender import Attempt, Target, event_body
 from taskbridge.dispatch.wakeups import PgListener, Wakeup
 from taskbridge.kit.time import utcnow
@@ -35,17 +37,26 @@ from taskbridge.kit.time import utcnow
 log = structlog.get_logger(__name__)
 
 MAX_BATCH = 100
+SEAL_BROKEN = (
+    "the config's secrets do not open with this server's key "
+    "(was TASKBRIDGE_SECRET_KEY changed?); not sent"
+)
 SHUTDOWN_GRACE_SECONDS = sender.TIMEOUT_SECONDS + 5
 
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """A claimed delivery, ready to send (or to close unsent when ``skip`` says why)."""
+    """A claimed delivery, ready to send.
+
+    ``skip`` closes it unsent (its config or task closed meanwhile); ``refused`` records a failed
+    attempt without sending (its secrets do not open), so the retry schedule still applies.
+    """
 
     claim: Claim
     target: Target | None
     body: str
     skip: str | None = None
+    refused: str | None = None
 
 
 def default_worker_id() -> str:
@@ -82,7 +93,10 @@ class Dispatcher:
         if row.activity.status in {"COMPLETED", "CANCELED"}:
             return Job(claim, None, "", skip=f"activity is {row.activity.status}; not sent")
         data = present_task(row, claimed.locale).model_dump(mode="json", by_alias=True)
-        target = service.target_of(config, self.settings, now)
+        try:
+            target = service.target_of(config, self.settings, now)
+        except SealBroken:
+            return Job(claim, None, "", refused=SEAL_BROKEN)
         return Job(claim, target, event_body(delivery.event_type, data))
 
     async def claim(self, limit: int) -> list[Job]:
@@ -98,6 +112,18 @@ class Dispatcher:
             claimed = await repository.load_claimed(session, ids)
             return [await self._prepare(session, c, now) for c in claimed]
 
+    async def _send(self, job: Job) -> Attempt:
+        if job.target is None:
+            return Attempt(self.now(), None, AttemptOutcome.REFUSED, error=job.refused)
+        return await sender.send(
+            self.client,
+            job.target,
+            msg_id=str(job.claim.delivery_id),
+            body=job.body,
+            now=self.now(),
+            allow_private_networks=self.settings.dispatch_allow_private_networks,
+        )
+
     async def process(self, job: Job) -> Attempt | None:
         """Send one job and record the outcome; failures to record leave the lease to expire."""
         try:
@@ -105,15 +131,7 @@ class Dispatcher:
                 async with session_scope(self.factory) as session:
                     await completion.cancel_unsent(session, job.claim, self.worker_id, job.skip)
                 return None
-            assert job.target is not None
-            attempt = await sender.send(
-                self.client,
-                job.target,
-                msg_id=str(job.claim.delivery_id),
-                body=job.body,
-                now=self.now(),
-                allow_private_networks=self.settings.dispatch_allow_private_networks,
-            )
+            attempt = await self._send(job)
             async with session_scope(self.factory) as session:
                 await completion.record_attempt(session, job.claim, attempt, self.policy)
             return attempt
