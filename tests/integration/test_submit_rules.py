@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import httpx
+from fastapi import FastAPI
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from taskbridge.db import session_scope
@@ -367,3 +371,27 @@ async def test_concurrent_final_results_store_one(
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [201, 409, 409], [r.text for r in responses]
     assert await count_results(session_factory) == 1
+
+
+async def test_future_date_is_judged_against_the_moment_of_receipt(
+    app: FastAPI, client: httpx.AsyncClient, world: World
+) -> None:
+    """A date just after receipt is accepted even when the server is slow to get to rule 4."""
+    slowed: list[str] = []
+
+    def slow_key_lookup(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "FROM api_keys" in statement and not slowed:
+            slowed.append(statement)
+            time.sleep(0.6)
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", slow_key_lookup)
+    try:
+        soon = stamp(utcnow() + timedelta(milliseconds=300))
+        body = submission(world.task.id, "RESCHEDULE", task_result={"future_scheduled_at": soon})
+        response = await post(client, world, body)
+    finally:
+        event.remove(engine, "before_cursor_execute", slow_key_lookup)
+    assert slowed
+    assert response.status_code == 201, response.text
+    assert utcnow().isoformat() > soon.removesuffix("Z")

@@ -25,7 +25,13 @@ from taskbridge.kit.pagination import DEFAULT_PER_PAGE, MAX_PER_PAGE, page_meta
 from taskbridge.kit.responses import JSON, model_response
 from taskbridge.kit.text import SafeText
 from taskbridge.kit.time import AwareDatetime
-from taskbridge.kit.uow import SessionDep, UnitOfWorkRoute, on_rollback, session_factory_of
+from taskbridge.kit.uow import (
+    SessionDep,
+    UnitOfWorkRoute,
+    on_rollback,
+    received_at,
+    session_factory_of,
+)
 from taskbridge.result_types import service as result_types
 from taskbridge.result_types.schemas import ResultTypeConfig
 from taskbridge.results import service as results
@@ -157,7 +163,7 @@ async def submit_task_result(
         reservation = outcome
         on_rollback(session, partial(idempotency.release, session_factory_of(request), outcome))
     submitter = results.Submitter(tenant_id=key.tenant_id, actor=key.actor, api_key_id=key.key_id)
-    result = await results.submit_result(session, submitter, body)
+    result = await results.submit_result(session, submitter, body, received_at=received_at(request))
     rendered = present_result(result).model_dump_json(by_alias=True)
     if reservation is not None:
         await idempotency.complete(session, reservation, 201, rendered)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine
+from datetime import datetime
 from typing import Annotated, Any
 
 import structlog
 from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from taskbridge.kit.time import utcnow
 
 REQUEST_SESSION = "request_session"
 """``session.info`` flag marking the session whose commit decides the response."""
@@ -52,6 +55,7 @@ class UnitOfWorkRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def run_in_unit_of_work(request: Request) -> Response:
+            request.state.received_at = utcnow()
             async with session_factory_of(request)() as session:
                 session.info[REQUEST_SESSION] = True
                 request.state.session = session
@@ -67,6 +71,12 @@ class UnitOfWorkRoute(APIRoute):
                 return response
 
         return run_in_unit_of_work
+
+
+def received_at(request: Request) -> datetime:
+    """When the request reached its route, before authentication and body parsing."""
+    moment: datetime = request.state.received_at
+    return moment
 
 
 def request_session(request: Request) -> AsyncSession:

@@ -93,9 +93,17 @@ def _check_replaceable(activity: Activity, current: ActivityResult | None, overr
 
 
 async def submit_result(
-    session: AsyncSession, submitter: Submitter, data: ResultSubmission
+    session: AsyncSession,
+    submitter: Submitter,
+    data: ResultSubmission,
+    *,
+    received_at: datetime | None = None,
 ) -> ActivityResult:
-    """Validate in the contract's order, then store, move the activity and create a follow-up."""
+    """Validate in the contract's order, then store, move the activity and create a follow-up.
+
+    ``received_at`` is the moment the request arrived: a future date is judged against it, not
+    against however long authentication and parsing took.
+    """
     now = utcnow()
     tenant_id = submitter.tenant_id
     if data.activity_id is None and data.provider_activity_id is None:
@@ -104,7 +112,7 @@ async def submit_result(
         )
     active = await result_types.list_active(session, tenant_id)
     result_type = resolve_result_type(data.task_result.result, active)
-    check_future_date(result_type, data.task_result.future_scheduled_at, now)
+    check_future_date(result_type, data.task_result.future_scheduled_at, received_at or now)
     activity = await activities.lock_for_result(
         session,
         tenant_id,
