@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from taskbridge.cli import apikeys, db, demo, imports, result_types, serve, tenants
+from taskbridge.cli import apikeys, db, demo, dispatch, imports, result_types, serve, tenants
 
 SUB_APPS: list[tuple[str, typer.Typer]] = [
     ("db", db.app),
@@ -19,12 +19,14 @@ SUB_APPS: list[tuple[str, typer.Typer]] = [
     ("apikey", apikeys.app),
     ("result-type", result_types.app),
     ("import", imports.app),
+    ("dispatch-config", dispatch.app),
 ]
 """Command groups: ``taskbridge <name> <command> ...``."""
 
 COMMANDS: list[tuple[str, Callable[..., Any]]] = [
     ("demo", demo.demo),
     ("serve", serve.serve),
+    ("dispatcher", dispatch.dispatcher),
 ]
 """Single commands: ``taskbridge <name> ...``."""
 
