@@ -21,6 +21,7 @@ class AppError(Exception):
     """An error with a status code and a message a client can act on."""
 
     status_code = 500
+    headers: dict[str, str] | None = None
 
     def __init__(self, message: str, **extra: Any) -> None:
         super().__init__(message)
@@ -60,6 +61,14 @@ class PayloadTooLarge(AppError):
 
 class UnprocessableEntity(AppError):
     status_code = 422
+
+
+class TooManyRequests(AppError):
+    status_code = 429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.headers = {"Retry-After": str(retry_after)}
 
 
 def error_body(status_code: int, message: str, **extra: Any) -> dict[str, Any]:
@@ -133,7 +142,9 @@ def validation_failure(errors: Iterable[dict[str, Any]]) -> BadRequest:
 
 async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    return error_response(exc.status_code, exc.message, **exc.extra)
+    response = error_response(exc.status_code, exc.message, **exc.extra)
+    response.headers.update(exc.headers or {})
+    return response
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -81,6 +81,7 @@ def error(status: int, message: str, **extra: Any) -> dict[str, Any]:
         409: "Conflict",
         413: "Request Entity Too Large",
         422: "Unprocessable Entity",
+        429: "Too Many Requests",
         500: "Internal Server Error",
     }
     return {"statusCode": status, "error": phrases[status], "message": message, **extra}
