@@ -38,8 +38,8 @@ async def test_bare_array_of_exactly_three_keys_in_display_order(
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
     assert response.json() == SEED
-    assert all(list(item) == ["code", "label", "requiresFutureScheduledAt"] for item in SEED)
-    assert all(set(item) == set(SEED[0]) for item in response.json())
+    for item in response.json():
+        assert list(item) == ["code", "label", "requiresFutureScheduledAt"]
 
 
 async def test_reordering_changes_the_display_order(
