@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +28,41 @@ from taskbridge.kit.time import utcnow
 from taskbridge.models import Activity, Delivery, DeliveryAttempt
 from tests.dispatch.receiver import Receiver, running_receiver
 from tests.factories import World, build_world, create_key, create_task
+
+SCRIPT = str(Path(sys.executable).with_name("taskbridge"))
+
+
+def dispatch_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment of a ``taskbridge`` process on the test database, loopback allowed."""
+    return {
+        "TASKBRIDGE_DATABASE_URL": settings.resolved_database_url(),
+        "TASKBRIDGE_DATA_DIR": str(settings.data_dir),
+        "TASKBRIDGE_SECRET_KEY": settings.resolved_secret_key(),
+        "TASKBRIDGE_DISPATCH_ALLOW_PRIVATE_NETWORKS": "true",
+        "TASKBRIDGE_DISPATCH_POLL_INTERVAL": "0.5",
+        **extra,
+    }
+
+
+@contextmanager
+def spawned_dispatcher(
+    settings: Settings, log: Path, **extra: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``taskbridge dispatcher`` in its own process, its output in ``log``; killed at the end."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKBRIDGE_")}
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            [SCRIPT, "dispatcher"],
+            env={**env, **dispatch_env(settings, **extra)},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
 
 
 def pytest_configure(config: pytest.Config) -> None:

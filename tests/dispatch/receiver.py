@@ -95,11 +95,15 @@ class Receiver:
         return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 512
+    daemon_threads = True
+
+
 @contextmanager
 def running_receiver(receiver: Receiver | None = None) -> Iterator[Receiver]:
     receiver = receiver or Receiver()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), receiver._handler())
-    server.daemon_threads = True
+    server = _Server(("127.0.0.1", 0), receiver._handler())
     receiver.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()

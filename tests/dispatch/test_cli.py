@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from standardwebhooks import Webhook
 
 from taskbridge.config import Settings
-from tests.cli.conftest import Cli, database_env
-from tests.dispatch.conftest import Pusher
+from tests.cli.conftest import Cli
+from tests.dispatch.conftest import Pusher, dispatch_env, spawned_dispatcher
 from tests.dispatch.receiver import Receiver
-
-SCRIPT = str(Path(sys.executable).with_name("taskbridge"))
-
-
-def dispatch_env(settings: Settings) -> dict[str, str]:
-    return {
-        **database_env(settings),
-        "TASKBRIDGE_SECRET_KEY": settings.resolved_secret_key(),
-        "TASKBRIDGE_DISPATCH_ALLOW_PRIVATE_NETWORKS": "true",
-        "TASKBRIDGE_DISPATCH_POLL_INTERVAL": "0.5",
-    }
 
 
 @pytest.fixture
@@ -101,31 +87,19 @@ async def test_retry_a_failed_task(cli: Cli, pusher: Pusher, receiver: Receiver)
 
 
 @pytest.fixture
-def dispatcher_process(settings: Settings) -> Iterator[subprocess.Popen[str]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKBRIDGE_")}
-    process = subprocess.Popen(
-        [SCRIPT, "dispatcher"],
-        env={**env, **dispatch_env(settings)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
+def dispatcher_process(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
+    with spawned_dispatcher(settings, settings.data_dir / "dispatcher.log") as process:
         yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=10)
 
 
 async def test_dispatcher_process_sends_and_stops_on_sigterm(
-    pusher: Pusher, receiver: Receiver, dispatcher_process: subprocess.Popen[str]
+    pusher: Pusher, receiver: Receiver, dispatcher_process: subprocess.Popen[bytes]
 ) -> None:
     task = await pusher.task()
     [request] = await receiver.wait_for(1, seconds=20)
     assert request.json()["data"]["id"] == str(task.id)
     dispatcher_process.send_signal(signal.SIGTERM)
-    output, _ = dispatcher_process.communicate(timeout=20)
-    assert dispatcher_process.returncode == 0, output
-    assert "dispatcher_stopped" in output
+    output = pusher.settings.data_dir / "dispatcher.log"
+    assert dispatcher_process.wait(timeout=20) == 0, output.read_text()
+    assert "dispatcher_stopped" in output.read_text()
     assert (await pusher.activity(task.id)).status == "DISPATCHED"
