@@ -78,6 +78,7 @@ def error(status: int, message: str, **extra: Any) -> dict[str, Any]:
         401: "Unauthorized",
         403: "Forbidden",
         404: "Not Found",
+        405: "Method Not Allowed",
         409: "Conflict",
         413: "Request Entity Too Large",
         422: "Unprocessable Entity",

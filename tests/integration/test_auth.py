@@ -189,3 +189,9 @@ async def test_unknown_route_keeps_the_error_body(client: httpx.AsyncClient, wor
     response = await client.get("/api/integration/nothing-here", headers=world.headers)
     assert response.status_code == 404
     assert response.json() == error(404, "Route not found")
+
+
+async def test_wrong_method_keeps_the_error_body(client: httpx.AsyncClient, world: World) -> None:
+    response = await client.delete(ME, headers=world.headers)
+    assert response.status_code == 405
+    assert response.json() == error(405, "Method not allowed")
