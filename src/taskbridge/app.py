@@ -19,7 +19,6 @@ from taskbridge.errors import install_error_handlers
 from taskbridge.kit.body import add_documented_bodies
 from taskbridge.kit.body_limit import BodySizeLimit
 from taskbridge.kit.logging import configure_logging
-from taskbridge.kit.rate_limit import RateLimiter
 
 DESCRIPTION = """\
 Task activities for field and call-center teams. Integrators read the tenant's result types,
@@ -50,8 +49,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = create_session_factory(engine)
-    limit = settings.rate_limit_per_minute
-    app.state.rate_limiter = RateLimiter(limit) if limit else None
     install_error_handlers(app)
     app.include_router(api_router)
     app.include_router(metrics_router)

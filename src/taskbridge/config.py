@@ -23,11 +23,6 @@ class Settings(BaseSettings):
     database_url: str = Field(default="", description="SQLAlchemy URL; default SQLite in data_dir.")
     secret_key: SecretStr | None = None
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
-    rate_limit_per_minute: int = Field(
-        default=0,
-        ge=0,
-        description="Requests per API key and minute on /api/integration, per process; 0: off.",
-    )
     db_pool_size: int = Field(default=10, ge=1, le=200)
     log_level: str = "INFO"
     log_json: bool = False

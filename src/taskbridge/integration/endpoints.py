@@ -8,7 +8,7 @@ import uuid
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from taskbridge.activities import service as activities
 from taskbridge.activities.presenters import present_task
@@ -18,7 +18,6 @@ from taskbridge.auth.dependencies import AnyApiKey, RequirePermission
 from taskbridge.auth.permissions import Permission
 from taskbridge.auth.principal import ApiKeyPrincipal
 from taskbridge.idempotency import service as idempotency
-from taskbridge.integration.dependencies import RATE_LIMITED, within_rate_limit
 from taskbridge.integration.schemas import KeyIntrospection
 from taskbridge.kit.body import JsonBody, documented_body
 from taskbridge.kit.language import preferred_languages
@@ -39,12 +38,7 @@ from taskbridge.results import service as results
 from taskbridge.results.presenters import present_result
 from taskbridge.results.schemas import ResultRead, ResultStatus, ResultSubmission
 
-router = APIRouter(
-    prefix="/api/integration",
-    tags=["integration"],
-    route_class=UnitOfWorkRoute,
-    dependencies=[Depends(within_rate_limit)],
-)
+router = APIRouter(prefix="/api/integration", tags=["integration"], route_class=UnitOfWorkRoute)
 
 Viewer = Annotated[ApiKeyPrincipal, RequirePermission(Permission.VIEW_ACTIVITIES)]
 Submitter = Annotated[ApiKeyPrincipal, RequirePermission(Permission.SUBMIT_ACTIVITY_RESULT)]
@@ -52,7 +46,6 @@ Submitter = Annotated[ApiKeyPrincipal, RequirePermission(Permission.SUBMIT_ACTIV
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "API key missing or invalid"},
     403: {"description": "Insufficient permissions"},
-    429: {"description": f"{RATE_LIMITED}; see the Retry-After header"},
 }
 
 
@@ -190,7 +183,7 @@ async def _reserve(
     )
 
 
-@router.get("/me", response_model=KeyIntrospection, responses={401: ERRORS[401], 429: ERRORS[429]})
+@router.get("/me", response_model=KeyIntrospection, responses={401: ERRORS[401]})
 async def who_am_i(key: AnyApiKey) -> Response:
     """What this key is and what it may do."""
     return model_response(KeyIntrospection.of(key))
