@@ -31,19 +31,21 @@ from taskbridge.db import session_scope
 from taskbridge.dispatch import service as dispatch
 from taskbridge.dispatch.schemas import DispatchConfigCreate, Provider
 from taskbridge.kit.time import utcnow
-from taskbridge.models import Base, Delivery, Tenant
+from taskbridge.models import Base, Delivery, Membership, Tenant, User
 from taskbridge.operators import service as operators
 from taskbridge.operators.schemas import OperatorItem, OperatorType
 from taskbridge.result_types import service as result_types
 from taskbridge.result_types.schemas import ResultTypeCreate
 from taskbridge.results import service as results
 from taskbridge.results.schemas import ResultStatus, ResultSubmission, TaskResultIn
+from taskbridge.users import service as users
 from tests.factories import SEED_RESULT_TYPES, build_world, create_key
 
 NOT_FOUND = "404"
 EMPTY = "empty list"
 REJECTED = "400, as for a value that exists nowhere"
 OWN = "2xx about the caller's own tenant"
+UNAUTHORIZED = "401: the route is not for API keys, whatever it names"
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ class Target:
     idempotency_key: str
     commerce_name: str
     operator_name: str
+    user_id: str
+    user_email: str
 
     @classmethod
     def ghost(cls) -> Target:
@@ -236,6 +240,24 @@ PROBES: dict[tuple[str, str], Builder] = {
     ("POST", "/api/dispatch-configs/{config_id}/test"): _missing("config_id", "dispatch_config_id"),
     ("GET", "/api/deliveries"): _filtered(("activity_id", "activity_id")),
     ("POST", "/api/deliveries/{delivery_id}/redeliver"): _missing("delivery_id", "delivery_id"),
+    ("POST", "/api/auth/login"): lambda t, _a: [
+        Probe(UNAUTHORIZED, json={"email": t.user_email, "password": "not-the-password"})
+    ],
+    ("POST", "/api/auth/refresh"): lambda _t, _a: [Probe(UNAUTHORIZED)],
+    ("GET", "/api/auth/me"): lambda _t, _a: [Probe(UNAUTHORIZED)],
+    ("POST", "/api/auth/logout"): _own(),
+    ("GET", "/api/users"): _own(),
+    ("GET", "/api/users/{user_id}"): _missing("user_id", "user_id"),
+    ("POST", "/api/users"): lambda _t, _a: [
+        Probe(
+            OWN,
+            json={"email": f"{uuid.uuid4().hex}@a.example", "password": "p" * 8, "role": "VIEWER"},
+        )
+    ],
+    ("PUT", "/api/users/{user_id}/role"): _missing("user_id", "user_id", json={"role": "VIEWER"}),
+    ("POST", "/api/users/{user_id}/reset-password"): _missing(
+        "user_id", "user_id", json={"password": "probe-password"}
+    ),
     ("POST", "/api/activities/tasks/{activity_id}/dispatch"): _missing(
         "activity_id", "activity_id"
     ),
@@ -318,6 +340,9 @@ async def _build_other_tenant(
             ),
         )
         key = await auth.create_api_key(session, tid, name="Beta admin", permissions=[*Permission])
+        person = await users.create_member(
+            session, tid, email="person@beta.example", password="beta-password", role="FDE"
+        )
         [delivery] = (
             await session.scalars(select(Delivery).where(Delivery.tenant_id == tid))
         ).all()
@@ -337,6 +362,8 @@ async def _build_other_tenant(
         idempotency_key="b-idem-1",
         commerce_name="Comercio Beta",
         operator_name="Operador Beta",
+        user_id=str(person.user.id),
+        user_email="person@beta.example",
     )
     labels = ["tenant-b", "Tenant-B", "Solo Beta", "Beta comment", "Beta admin"]
     return OtherTenant(tenant_id=tid, target=target, labels=labels)
@@ -354,6 +381,10 @@ async def _rows_of(
                 stmt = stmt.where(table.c.tenant_id == tenant_id)
             elif table.name == Tenant.__tablename__:
                 stmt = stmt.where(table.c.id == tenant_id)
+            elif "user_id" in table.c or table.name == User.__tablename__:
+                members = select(Membership.user_id).where(Membership.tenant_id == tenant_id)
+                person = table.c.user_id if "user_id" in table.c else table.c.id
+                stmt = stmt.where(person.in_(members))
             rows = (await session.execute(stmt.order_by(*table.primary_key))).mappings().all()
             snapshot[table.name] = [dict(row) for row in rows]
     return snapshot
@@ -389,6 +420,8 @@ def _check(response: httpx.Response, probe: Probe, where: str) -> None:
         assert status == 404, where
     elif probe.expect == REJECTED:
         assert status == 400, where
+    elif probe.expect == UNAUTHORIZED:
+        assert status == 401, where
     elif probe.expect == EMPTY:
         assert status == 200, where
         body = response.json()

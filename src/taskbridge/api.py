@@ -12,6 +12,7 @@ from taskbridge.integration.endpoints import router as integration_router
 from taskbridge.operators.endpoints import router as operators_router
 from taskbridge.result_types.endpoints import router as result_types_router
 from taskbridge.results.endpoints import router as results_router
+from taskbridge.users.endpoints import auth_router, users_router
 
 api_router = APIRouter()
 api_router.include_router(integration_router)
@@ -22,3 +23,5 @@ api_router.include_router(operators_router)
 api_router.include_router(activities_router)
 api_router.include_router(results_router)
 api_router.include_router(dispatch_router)
+api_router.include_router(auth_router)
+api_router.include_router(users_router)

@@ -21,7 +21,7 @@ SEED_CONFIGS = [
 async def test_demo_twice_changes_nothing_but_the_key(cli: Cli, client: httpx.AsyncClient) -> None:
     first = await cli.json("demo")
     second = await cli.json("demo")
-    assert set(second) == {"tenant", "apiKey", "plaintextKey", "curl"}
+    assert set(second) == {"tenant", "apiKey", "plaintextKey", "curl", "admin"}
     assert second["tenant"] == first["tenant"]
     assert second["tenant"]["slug"] == "demo"
     assert second["tenant"]["name"] == "Demo"
@@ -66,11 +66,15 @@ async def test_demo_text_output_and_base_url(cli: Cli) -> None:
     )
     key = lines[1].removeprefix("API key (shown only this once): ")
     assert key.startswith("tb_sk_")
-    assert lines[2:] == [
+    assert lines[2:5] == [
         "Try it:",
         "  curl -s https://tb.example.com/api/integration/task-result-type-configs "
         f'-H "x-api-key: {key}"',
+        "Web panel: https://tb.example.com/admin",
     ]
+    assert lines[5].startswith(
+        "  sign in as admin@demo.local with the password (new on every run): "
+    )
 
 
 async def test_demo_keeps_the_administrators_changes(cli: Cli, client: httpx.AsyncClient) -> None:

@@ -12,13 +12,16 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import Depends, Request
 
 from taskbridge.auth.permissions import Permission
-from taskbridge.auth.principal import ApiKeyPrincipal, Principal
+from taskbridge.auth.principal import ApiKeyPrincipal, Principal, UserPrincipal
 from taskbridge.auth.service import authenticate_api_key
 from taskbridge.db import session_scope
 from taskbridge.errors import Forbidden
 from taskbridge.kit.uow import session_factory_of
+from taskbridge.users.dependencies import bearer_token, secret_of
+from taskbridge.users.service import authenticate_bearer
 
 API_KEY_HEADER = "x-api-key"
+TENANT_HEADER = "x-tenant-id"
 
 
 async def current_api_key(request: Request) -> ApiKeyPrincipal:
@@ -32,12 +35,24 @@ async def current_api_key(request: Request) -> ApiKeyPrincipal:
     return principal
 
 
-async def current_principal(request: Request) -> Principal:
-    """The caller of an admin route (401 otherwise).
+async def current_user_principal(request: Request, token: str) -> UserPrincipal:
+    """A person's bearer token acting in the tenant of ``x-tenant-id`` (401 / 400 / 403)."""
+    cached: UserPrincipal | None = getattr(request.state, "user_principal", None)
+    if cached is not None:
+        return cached
+    async with session_scope(session_factory_of(request)) as session:
+        principal = await authenticate_bearer(
+            session, secret_of(request), token, request.headers.get(TENANT_HEADER)
+        )
+    request.state.user_principal = principal
+    return principal
 
-    Only API keys for now; a user's bearer token (with ``x-tenant-id``) becomes one more branch
-    here, and no route changes.
-    """
+
+async def current_principal(request: Request) -> Principal:
+    """The caller of an admin route: a bearer token with ``x-tenant-id``, or an API key."""
+    token = bearer_token(request)
+    if token is not None:
+        return await current_user_principal(request, token)
     return await current_api_key(request)
 
 

@@ -45,8 +45,32 @@ class ApiKeyPrincipal:
         return self.key_id
 
 
+@dataclass(frozen=True, slots=True)
+class UserPrincipal:
+    """A signed-in person acting in one tenant, with the permissions of their role there."""
+
+    user_id: uuid.UUID
+    email: str
+    role: str
+    permissions: frozenset[Permission]
+    tenant: TenantRef
+
+    @property
+    def tenant_id(self) -> uuid.UUID:
+        return self.tenant.id
+
+    @property
+    def actor(self) -> str:
+        """How this caller is named in activity events."""
+        return f"user:{self.user_id}"
+
+    @property
+    def api_key_id(self) -> uuid.UUID | None:
+        return None
+
+
 class Principal(Protocol):
-    """Whoever calls an admin route: an API key today, a user's bearer token later.
+    """Whoever calls an admin route: an API key or a user's bearer token.
 
     Admin routes depend on this shape only, so a new kind of caller changes no route.
     """

@@ -11,7 +11,17 @@ from typing import Any
 
 import typer
 
-from taskbridge.cli import apikeys, db, demo, dispatch, imports, result_types, serve, tenants
+from taskbridge.cli import (
+    apikeys,
+    db,
+    demo,
+    dispatch,
+    imports,
+    result_types,
+    serve,
+    tenants,
+    users,
+)
 
 SUB_APPS: list[tuple[str, typer.Typer]] = [
     ("db", db.app),
@@ -20,6 +30,7 @@ SUB_APPS: list[tuple[str, typer.Typer]] = [
     ("result-type", result_types.app),
     ("import", imports.app),
     ("dispatch-config", dispatch.app),
+    ("user", users.app),
 ]
 """Command groups: ``taskbridge <name> <command> ...``."""
 

@@ -1,11 +1,13 @@
 """``taskbridge demo``: a ready-to-try tenant, and a fresh integrator key to try it with.
 
 Running it again adds only what is missing. A key's plaintext exists only when it is created, so
-every run revokes the earlier demo keys and prints a new one.
+every run revokes the earlier demo keys and prints a new one. Likewise the panel administrator
+``admin@demo.local`` gets a new random password on every run, printed once.
 """
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,11 +33,13 @@ from taskbridge.result_types import service as result_types
 from taskbridge.result_types.schemas import ResultTypeCreate
 from taskbridge.tenants import service as tenants
 from taskbridge.tenants.schemas import TenantCreate, TenantRead
+from taskbridge.users import service as users
 
 DEMO_SLUG = "demo"
 DEMO_KEY_NAME = "demo integrator"
 DEMO_KEY_PERMISSIONS = [Permission.VIEW_ACTIVITIES, Permission.SUBMIT_ACTIVITY_RESULT]
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+DEMO_ADMIN_EMAIL = "admin@demo.local"
 
 RESULT_TYPES = [
     ResultTypeCreate(
@@ -84,6 +88,7 @@ class DemoSetup:
     key: ApiKeyRead
     plaintext: str
     revoked_keys: int
+    admin_password: str
 
 
 def _morning(days_ahead: int) -> datetime:
@@ -148,6 +153,26 @@ async def _fresh_key(session: AsyncSession, tenant_id: uuid.UUID) -> tuple[ApiKe
     return ApiKeyRead.model_validate(created.key), created.plaintext, revoked
 
 
+async def _fresh_admin_password(session: AsyncSession, tenant_id: uuid.UUID) -> str:
+    """Create ``admin@demo.local`` (ADMIN) or give it a new password; either way print it."""
+    password = secrets.token_urlsafe(12)
+    try:
+        member = await users.get_member_by_email(session, tenant_id, DEMO_ADMIN_EMAIL)
+    except NotFound:
+        await users.create_member(
+            session,
+            tenant_id,
+            email=DEMO_ADMIN_EMAIL,
+            password=password,
+            role="ADMIN",
+            first_name="Demo",
+            last_name="Admin",
+        )
+        return password
+    await users.reset_password(session, tenant_id, member.user.id, password)
+    return password
+
+
 async def set_up_demo(session: AsyncSession) -> DemoSetup:
     """The demo tenant with whatever it lacks, and a new integrator key."""
     tenant = await tenants.find_by_slug(session, DEMO_SLUG)
@@ -157,8 +182,13 @@ async def set_up_demo(session: AsyncSession) -> DemoSetup:
     await _ensure_commerces_and_operators(session, tenant.id)
     await _ensure_tasks(session, tenant.id)
     key, plaintext, revoked = await _fresh_key(session, tenant.id)
+    admin_password = await _fresh_admin_password(session, tenant.id)
     return DemoSetup(
-        tenant=TenantRead.model_validate(tenant), key=key, plaintext=plaintext, revoked_keys=revoked
+        tenant=TenantRead.model_validate(tenant),
+        key=key,
+        plaintext=plaintext,
+        revoked_keys=revoked,
+        admin_password=admin_password,
     )
 
 
@@ -183,6 +213,7 @@ def demo(
                 "apiKey": dump(setup.key),
                 "plaintextKey": setup.plaintext,
                 "curl": curl,
+                "admin": {"email": DEMO_ADMIN_EMAIL, "password": setup.admin_password},
             }
         )
         return
@@ -195,3 +226,8 @@ def demo(
     say(f"API key (shown only this once): {setup.plaintext}")
     say("Try it:")
     say(f"  {curl}")
+    say(f"Web panel: {base_url.rstrip('/')}/admin")
+    say(
+        f"  sign in as {DEMO_ADMIN_EMAIL} with the password (new on every run): "
+        f"{setup.admin_password}"
+    )

@@ -11,6 +11,7 @@ from taskbridge.models.idempotency_record import IdempotencyRecord
 from taskbridge.models.operator import Operator
 from taskbridge.models.result_type import ResultType
 from taskbridge.models.tenant import Tenant
+from taskbridge.models.user import Membership, User, UserSession
 
 __all__ = [
     "Activity",
@@ -23,7 +24,10 @@ __all__ = [
     "DeliveryAttempt",
     "DispatchConfig",
     "IdempotencyRecord",
+    "Membership",
     "Operator",
     "ResultType",
     "Tenant",
+    "User",
+    "UserSession",
 ]

@@ -1,0 +1,1 @@
+"""People: accounts, roles in tenants, sign-in (REST tokens and panel sessions)."""
