@@ -59,15 +59,23 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path
 
 @pytest.fixture
 def settings(migrated_template: Path | str, tmp_path: Path) -> Settings:
+    """Settings on a clean database. Per-process caches are off (``cache_ttl_seconds=0``) so tests
+    that change rows directly see the effect at once; the multi-instance tests run with the
+    production TTL and prove changes reach every process within a second."""
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     if isinstance(migrated_template, str):
         asyncio.run(
             _truncate_postgres(Settings(database_url=migrated_template).resolved_database_url())
         )
-        return Settings(database_url=migrated_template, data_dir=data_dir, secret_key="test-secret")
+        return Settings(
+            database_url=migrated_template,
+            data_dir=data_dir,
+            secret_key="test-secret",
+            cache_ttl_seconds=0,
+        )
     shutil.copy(migrated_template, data_dir / "taskbridge.db")
-    return Settings(data_dir=data_dir, secret_key="test-secret")
+    return Settings(data_dir=data_dir, secret_key="test-secret", cache_ttl_seconds=0)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,6 +12,7 @@ from fastapi.openapi.utils import get_openapi
 
 from taskbridge import __version__
 from taskbridge.api import api_router
+from taskbridge.auth.principal import ApiKeyPrincipal
 from taskbridge.config import Settings, get_settings
 from taskbridge.db import create_engine, create_session_factory
 from taskbridge.dispatch.metrics import router as metrics_router
@@ -18,7 +20,9 @@ from taskbridge.dispatch.worker import dispatcher_in_background
 from taskbridge.errors import install_error_handlers
 from taskbridge.kit.body import add_documented_bodies
 from taskbridge.kit.body_limit import BodySizeLimit
+from taskbridge.kit.cache import TtlCache
 from taskbridge.kit.logging import configure_logging
+from taskbridge.result_types.service import Catalogue
 
 DESCRIPTION = """\
 Task activities for field and call-center teams. Integrators read the tenant's result types,
@@ -49,6 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = create_session_factory(engine)
+    app.state.api_key_cache = TtlCache[str, ApiKeyPrincipal | None](settings.cache_ttl_seconds)
+    app.state.catalogue_cache = TtlCache[uuid.UUID, Catalogue](settings.cache_ttl_seconds)
     install_error_handlers(app)
     app.include_router(api_router)
     app.include_router(metrics_router)

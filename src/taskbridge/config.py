@@ -23,6 +23,12 @@ class Settings(BaseSettings):
     database_url: str = Field(default="", description="SQLAlchemy URL; default SQLite in data_dir.")
     secret_key: SecretStr | None = None
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    cache_ttl_seconds: float = Field(
+        default=0.5,
+        ge=0,
+        le=1.0,
+        description="How long a process reuses API keys and result-type catalogues it read.",
+    )
     db_pool_size: int = Field(default=10, ge=1, le=200)
     log_level: str = "INFO"
     log_json: bool = False

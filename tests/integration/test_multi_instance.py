@@ -32,7 +32,10 @@ WITHIN = 1.0
 
 @pytest.fixture
 async def second_app(settings: Settings) -> AsyncIterator[FastAPI]:
-    application = create_app(settings)
+    """Another process's app, caching keys and catalogues with the production TTL."""
+    production_ttl = Settings.model_fields["cache_ttl_seconds"].default
+    assert production_ttl > 0
+    application = create_app(settings.model_copy(update={"cache_ttl_seconds": production_ttl}))
     yield application
     await application.state.engine.dispose()
 

@@ -13,9 +13,10 @@ from fastapi import Depends, Request
 
 from taskbridge.auth.permissions import Permission
 from taskbridge.auth.principal import ApiKeyPrincipal, Principal, UserPrincipal
-from taskbridge.auth.service import authenticate_api_key
+from taskbridge.auth.service import key_digest, load_principal, usable
 from taskbridge.db import session_scope
 from taskbridge.errors import Forbidden
+from taskbridge.kit.cache import TtlCache
 from taskbridge.kit.uow import session_factory_of
 from taskbridge.users.dependencies import bearer_token, secret_of
 from taskbridge.users.service import authenticate_bearer
@@ -25,12 +26,23 @@ TENANT_HEADER = "x-tenant-id"
 
 
 async def current_api_key(request: Request) -> ApiKeyPrincipal:
-    """The key of ``x-api-key``, checked in a short transaction of its own (401 otherwise)."""
+    """The key of ``x-api-key`` (401 otherwise).
+
+    Keys are read through a per-process cache whose entries live ``cache_ttl_seconds`` (at most one
+    second), so a
+    revocation committed by any process is honoured everywhere within that time.
+    """
     cached: ApiKeyPrincipal | None = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
-    async with session_scope(session_factory_of(request)) as session:
-        principal = await authenticate_api_key(session, request.headers.get(API_KEY_HEADER))
+    digest = key_digest(request.headers.get(API_KEY_HEADER))
+
+    async def load() -> ApiKeyPrincipal | None:
+        async with session_scope(session_factory_of(request)) as session:
+            return await load_principal(session, digest)
+
+    cache: TtlCache[str, ApiKeyPrincipal | None] = request.app.state.api_key_cache
+    principal = usable(await cache.get(digest, load))
     request.state.principal = principal
     return principal
 

@@ -22,17 +22,22 @@ LAST_USED_RESOLUTION = timedelta(seconds=60)
 """``last_used_at`` is written at most once a minute per key, not on every request."""
 
 
-async def authenticate_api_key(session: AsyncSession, plaintext: str | None) -> ApiKeyPrincipal:
-    """The principal for a presented key, or 401 for a missing, unknown, revoked or expired one."""
+def key_digest(plaintext: str | None) -> str:
+    """The stored form of a presented key; 401 for a missing or malformed one."""
     if not plaintext or not looks_like_api_key(plaintext):
         raise Unauthorized(INVALID_KEY_MESSAGE)
-    found = await repository.find_key_with_tenant_by_hash(session, hash_api_key(plaintext))
+    return hash_api_key(plaintext)
+
+
+async def load_principal(session: AsyncSession, digest: str) -> ApiKeyPrincipal | None:
+    """The key behind ``digest`` unless unknown or revoked; notes its use at most once a minute."""
+    found = await repository.find_key_with_tenant_by_hash(session, digest)
     if found is None:
-        raise Unauthorized(INVALID_KEY_MESSAGE)
+        return None
     key, tenant = found
+    if key.revoked_at is not None:
+        return None
     now = utcnow()
-    if key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now):
-        raise Unauthorized(INVALID_KEY_MESSAGE)
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
         await repository.touch_last_used(session, key.id, now)
         key.last_used_at = now
@@ -48,6 +53,20 @@ async def authenticate_api_key(session: AsyncSession, plaintext: str | None) -> 
         created_at=key.created_at,
         tenant=TenantRef(id=tenant.id, name=tenant.name, slug=tenant.slug, locale=tenant.locale),
     )
+
+
+def usable(principal: ApiKeyPrincipal | None) -> ApiKeyPrincipal:
+    """401 unless the key exists, is not revoked and has not expired by now."""
+    if principal is None:
+        raise Unauthorized(INVALID_KEY_MESSAGE)
+    if principal.expires_at is not None and principal.expires_at <= utcnow():
+        raise Unauthorized(INVALID_KEY_MESSAGE)
+    return principal
+
+
+async def authenticate_api_key(session: AsyncSession, plaintext: str | None) -> ApiKeyPrincipal:
+    """The principal for a presented key, or 401 for a missing, unknown, revoked or expired one."""
+    return usable(await load_principal(session, key_digest(plaintext)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskbridge.activities import service as activities
 from taskbridge.activities.presenters import present_task
@@ -20,6 +21,7 @@ from taskbridge.auth.principal import ApiKeyPrincipal
 from taskbridge.idempotency import service as idempotency
 from taskbridge.integration.schemas import KeyIntrospection
 from taskbridge.kit.body import JsonBody, documented_body
+from taskbridge.kit.cache import TtlCache
 from taskbridge.kit.language import preferred_languages
 from taskbridge.kit.pagination import DEFAULT_PER_PAGE, MAX_PER_PAGE, page_meta
 from taskbridge.kit.responses import JSON, model_response
@@ -34,6 +36,7 @@ from taskbridge.kit.uow import (
 )
 from taskbridge.result_types import service as result_types
 from taskbridge.result_types.schemas import ResultTypeConfig
+from taskbridge.result_types.service import Catalogue
 from taskbridge.results import service as results
 from taskbridge.results.presenters import present_result
 from taskbridge.results.schemas import ResultRead, ResultStatus, ResultSubmission
@@ -63,21 +66,39 @@ def _etag_matches(if_none_match: str | None, etag: str) -> bool:
 )
 async def list_result_type_configs(request: Request, session: SessionDep, key: Viewer) -> Response:
     """The tenant's active result types in display order: send `code`, show `label`."""
-    languages = preferred_languages(request.headers.get("accept-language"))
-    configs = [
-        {
-            "code": rt.code,
-            "label": result_types.localized_label(rt, languages),
-            "requiresFutureScheduledAt": rt.requires_future_scheduled_at,
-        }
-        for rt in await result_types.list_active(session, key.tenant_id)
-    ]
-    body = json.dumps(configs, ensure_ascii=False, separators=(",", ":")).encode()
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    languages = tuple(preferred_languages(request.headers.get("accept-language")))
+    catalogue = await tenant_catalogue(request, session, key)
+    rendered = catalogue.renderings.get(languages)
+    if rendered is None:
+        rendered = catalogue.renderings[languages] = _render_configs(catalogue, languages)
+    body, etag = rendered
     headers = {"ETag": etag, "Vary": "Accept-Language", "Cache-Control": "no-cache"}
     if _etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type=JSON, headers=headers)
+
+
+def _render_configs(catalogue: Catalogue, languages: tuple[str, ...]) -> tuple[bytes, str]:
+    configs = [
+        {
+            "code": entry.code,
+            "label": result_types.localized_label(entry, languages),
+            "requiresFutureScheduledAt": entry.requires_future_scheduled_at,
+        }
+        for entry in catalogue.entries
+    ]
+    body = json.dumps(configs, ensure_ascii=False, separators=(",", ":")).encode()
+    return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+async def tenant_catalogue(
+    request: Request, session: AsyncSession, key: ApiKeyPrincipal
+) -> Catalogue:
+    """The tenant's catalogue through the per-process cache (fresh within ``cache_ttl_seconds``)."""
+    cache: TtlCache[uuid.UUID, Catalogue] = request.app.state.catalogue_cache
+    return await cache.get(
+        key.tenant_id, partial(result_types.load_catalogue, session, key.tenant_id)
+    )
 
 
 @router.get("/activities/tasks", response_model=TaskPage, responses=ERRORS)
@@ -163,7 +184,13 @@ async def submit_task_result(
         reservation = outcome
         on_rollback(session, partial(idempotency.release, session_factory_of(request), outcome))
     submitter = results.Submitter(tenant_id=key.tenant_id, actor=key.actor, api_key_id=key.key_id)
-    result = await results.submit_result(session, submitter, body, received_at=received_at(request))
+    result = await results.submit_result(
+        session,
+        submitter,
+        body,
+        received_at=received_at(request),
+        catalogue=await tenant_catalogue(request, session, key),
+    )
     rendered = present_result(result).model_dump_json(by_alias=True)
     if reservation is not None:
         await idempotency.complete(session, reservation, 201, rendered)

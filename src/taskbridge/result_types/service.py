@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,7 +14,46 @@ from taskbridge.result_types.repository import ResultTypeRepository
 from taskbridge.result_types.schemas import ResultTypeCreate, ResultTypeUpdate
 
 
-def localized_label(result_type: ResultType, languages: Sequence[str]) -> str:
+@dataclass(frozen=True, slots=True)
+class CatalogueEntry:
+    """One active result type, detached from any session."""
+
+    code: str
+    label: str
+    translations: Mapping[str, str]
+    requires_future_scheduled_at: bool
+
+
+@dataclass(slots=True)
+class Catalogue:
+    """A tenant's active result types in display order, as read at one instant.
+
+    Safe to share between requests of a process; ``renderings`` lets a surface keep what it
+    derived from this snapshot (a response body per language) for as long as the snapshot lives.
+    """
+
+    entries: tuple[CatalogueEntry, ...]
+    renderings: dict[tuple[str, ...], tuple[bytes, str]] = field(default_factory=dict)
+
+    def by_code(self, code: str) -> CatalogueEntry | None:
+        return next((entry for entry in self.entries if entry.code == code), None)
+
+
+async def load_catalogue(session: AsyncSession, tenant_id: uuid.UUID) -> Catalogue:
+    return Catalogue(
+        entries=tuple(
+            CatalogueEntry(
+                code=rt.code,
+                label=rt.label,
+                translations=dict(rt.translations or {}),
+                requires_future_scheduled_at=rt.requires_future_scheduled_at,
+            )
+            for rt in await list_active(session, tenant_id)
+        )
+    )
+
+
+def localized_label(result_type: ResultType | CatalogueEntry, languages: Sequence[str]) -> str:
     """The administrator's translation for the first preferred language that has one."""
     for language in languages:
         translated = (result_type.translations or {}).get(language)

@@ -14,8 +14,9 @@ from taskbridge.activities.status import ActivityStatus
 from taskbridge.commerces import service as commerces
 from taskbridge.errors import BadRequest, Conflict
 from taskbridge.kit.time import utcnow
-from taskbridge.models import Activity, ActivityResult, ResultType
+from taskbridge.models import Activity, ActivityResult
 from taskbridge.result_types import service as result_types
+from taskbridge.result_types.service import Catalogue, CatalogueEntry
 from taskbridge.results.repository import ResultRepository
 from taskbridge.results.schemas import FINAL_STATUSES, ResultStatus, ResultSubmission
 
@@ -33,7 +34,7 @@ class Submitter:
     source: str = "ACTIVITY"
 
 
-def _unknown_code_message(value: str, active: Sequence[ResultType]) -> str:
+def _unknown_code_message(value: str, active: Sequence[CatalogueEntry]) -> str:
     valid = ", ".join(rt.code for rt in active) or "none are configured"
     message = f"unknown result code '{value}'"
     wanted = value.strip().casefold()
@@ -45,15 +46,15 @@ def _unknown_code_message(value: str, active: Sequence[ResultType]) -> str:
     return f"{message}; valid codes: {valid}"
 
 
-def resolve_result_type(value: str, active: Sequence[ResultType]) -> ResultType:
+def resolve_result_type(value: str, catalogue: Catalogue) -> CatalogueEntry:
     """Rule 3: an active code of the tenant; a label gets a hint naming the code."""
-    for rt in active:
-        if rt.code == value:
-            return rt
-    raise BadRequest(_unknown_code_message(value, active), field=RESULT_FIELD)
+    found = catalogue.by_code(value)
+    if found is None:
+        raise BadRequest(_unknown_code_message(value, catalogue.entries), field=RESULT_FIELD)
+    return found
 
 
-def check_future_date(result_type: ResultType, future: datetime | None, now: datetime) -> None:
+def check_future_date(result_type: CatalogueEntry, future: datetime | None, now: datetime) -> None:
     """Rule 4: codes that require it need ``future_scheduled_at`` strictly after ``now``."""
     if not result_type.requires_future_scheduled_at:
         return
@@ -98,11 +99,13 @@ async def submit_result(
     data: ResultSubmission,
     *,
     received_at: datetime | None = None,
+    catalogue: Catalogue | None = None,
 ) -> ActivityResult:
     """Validate in the contract's order, then store, move the activity and create a follow-up.
 
     ``received_at`` is the moment the request arrived: a future date is judged against it, not
-    against however long authentication and parsing took.
+    against however long authentication and parsing took. ``catalogue`` is the tenant's active
+    result types when the caller holds a fresh enough copy; read from the database otherwise.
     """
     now = utcnow()
     tenant_id = submitter.tenant_id
@@ -110,8 +113,9 @@ async def submit_result(
         raise BadRequest(
             "one of activity_id or provider_activity_id is required", field="activity_id"
         )
-    active = await result_types.list_active(session, tenant_id)
-    result_type = resolve_result_type(data.task_result.result, active)
+    if catalogue is None:
+        catalogue = await result_types.load_catalogue(session, tenant_id)
+    result_type = resolve_result_type(data.task_result.result, catalogue)
     check_future_date(result_type, data.task_result.future_scheduled_at, received_at or now)
     activity = await activities.lock_for_result(
         session,

@@ -1,0 +1,103 @@
+"""The per-process cache: bounded staleness, one load for concurrent misses, failures not kept."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from taskbridge.kit.cache import TtlCache
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_values_are_reused_until_the_ttl_then_reloaded() -> None:
+    clock = Clock()
+    cache: TtlCache[str, int] = TtlCache(0.5, clock=clock)
+    loads = 0
+
+    async def load() -> int:
+        nonlocal loads
+        loads += 1
+        return loads
+
+    assert await cache.get("k", load) == 1
+    clock.now += 0.49
+    assert await cache.get("k", load) == 1
+    clock.now += 0.02
+    assert await cache.get("k", load) == 2
+
+
+async def test_a_zero_ttl_always_reads_through() -> None:
+    cache: TtlCache[str, int] = TtlCache(0)
+    values = iter(range(10))
+
+    async def load() -> int:
+        return next(values)
+
+    assert [await cache.get("k", load) for _ in range(3)] == [0, 1, 2]
+
+
+async def test_concurrent_misses_share_one_load() -> None:
+    cache: TtlCache[str, str] = TtlCache(1.0)
+    release = asyncio.Event()
+    loads = 0
+
+    async def load() -> str:
+        nonlocal loads
+        loads += 1
+        await release.wait()
+        return "v"
+
+    waiting = [asyncio.create_task(cache.get("k", load)) for _ in range(20)]
+    await asyncio.sleep(0.01)
+    release.set()
+    assert await asyncio.gather(*waiting) == ["v"] * 20
+    assert loads == 1
+
+
+async def test_a_failed_load_is_not_cached_and_waiters_load_for_themselves() -> None:
+    cache: TtlCache[str, str] = TtlCache(1.0)
+    started = asyncio.Event()
+    attempts = 0
+
+    async def flaky() -> str:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            started.set()
+            await asyncio.sleep(0.01)
+            raise RuntimeError("database went away")
+        return "ok"
+
+    first = asyncio.create_task(cache.get("k", flaky))
+    await started.wait()
+    second = asyncio.create_task(cache.get("k", flaky))
+    with pytest.raises(RuntimeError):
+        await first
+    assert await second == "ok"
+    assert await cache.get("k", flaky) == "ok"
+    assert attempts == 2
+
+
+async def test_a_cancelled_sharer_does_not_cancel_the_waiters() -> None:
+    cache: TtlCache[str, str] = TtlCache(1.0)
+    started = asyncio.Event()
+
+    async def slow() -> str:
+        started.set()
+        await asyncio.sleep(0.05)
+        return "v"
+
+    first = asyncio.create_task(cache.get("k", slow))
+    await started.wait()
+    second = asyncio.create_task(cache.get("k", slow))
+    await asyncio.sleep(0)
+    first.cancel()
+    assert await second == "v"
