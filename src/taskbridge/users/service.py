@@ -291,6 +291,10 @@ async def authenticate_bearer(
     return await acting_as(session, user, tenant_id)
 
 
-async def set_locale(session: AsyncSession, user: User, locale: str | None) -> None:
+async def set_locale(session: AsyncSession, user_id: uuid.UUID, locale: str | None) -> None:
+    """The person's panel language (``es``/``en``); anything else: the tenant's."""
+    user = await repository.get_user(session, user_id)
+    if user is None:
+        raise NotFound(f"User '{user_id}' not found")
     user.locale = locale if locale in {"es", "en"} else None
     await session.flush()

@@ -1,0 +1,1 @@
+"""The web admin panel at ``/admin``: server-rendered pages over the same services."""

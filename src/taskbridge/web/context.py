@@ -1,0 +1,89 @@
+"""Who is using the panel: the signed-in person, the tenant they act in, their language."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from taskbridge.auth.permissions import Permission
+from taskbridge.auth.principal import UserPrincipal
+from taskbridge.errors import Forbidden
+from taskbridge.kit.uow import SessionDep
+from taskbridge.users import service as users
+from taskbridge.web.i18n import pick_language
+from taskbridge.web.security import SESSION_COOKIE
+
+TENANT_COOKIE = "tb_tenant"
+
+
+class SignInRequired(Exception):
+    """Raised for any panel page without a live session: the handler redirects to sign-in."""
+
+
+@dataclass(frozen=True, slots=True)
+class TenantChoice:
+    id: uuid.UUID
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class PanelUser:
+    """Plain values only: pages render it even after a refused action rolled back."""
+
+    user_id: uuid.UUID
+    email: str
+    principal: UserPrincipal
+    tenants: list[TenantChoice]
+    language: str
+    time_zone: str
+
+    @property
+    def tenant_id(self) -> uuid.UUID:
+        return self.principal.tenant_id
+
+    def can(self, permission: str) -> bool:
+        return Permission(permission) in self.principal.permissions
+
+
+async def signed_in(request: Request, session: SessionDep) -> PanelUser:
+    """The panel's login check, applied to the whole signed-in router."""
+    user = await users.resume_session(session, request.cookies.get(SESSION_COOKIE), users.PANEL)
+    if user is None:
+        raise SignInRequired
+    tenants = await users.tenants_of(session, user)
+    if not tenants:
+        raise Forbidden("Your account has no tenant; ask an administrator")
+    wanted = request.cookies.get(TENANT_COOKIE)
+    chosen = next((t for t in tenants if str(t.tenant.id) == wanted), tenants[0])
+    principal = await users.acting_as(session, user, chosen.tenant.id)
+    panel_user = PanelUser(
+        user_id=user.id,
+        email=user.email,
+        principal=principal,
+        tenants=[TenantChoice(t.tenant.id, t.tenant.name) for t in tenants],
+        language=pick_language(user.locale, chosen.tenant.locale),
+        time_zone=chosen.tenant.time_zone,
+    )
+    request.state.panel_user = panel_user
+    return panel_user
+
+
+class _Can:
+    def __init__(self, permission: Permission) -> None:
+        self.permission = permission
+
+    async def __call__(self, panel_user: Annotated[PanelUser, Depends(signed_in)]) -> PanelUser:
+        if self.permission not in panel_user.principal.permissions:
+            raise Forbidden("You do not have permission to do this")
+        return panel_user
+
+
+def Can(permission: Permission) -> Any:  # noqa: N802 - reads as a type in signatures
+    """A signed-in person whose role in the current tenant grants ``permission`` (403 otherwise)."""
+    return Depends(_Can(permission))
+
+
+Viewer = Annotated[PanelUser, Can(Permission.VIEW_ACTIVITIES)]

@@ -1,0 +1,180 @@
+"""Panel text in Spanish and English: English is the key, Spanish its translation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+LANGUAGES = ("es", "en")
+
+SPANISH: dict[str, str] = {
+    "Sign in": "Iniciar sesión",
+    "Sign out": "Cerrar sesión",
+    "Email": "Correo",
+    "Password": "Contraseña",
+    "Invalid email or password": "Correo o contraseña incorrectos",
+    "Too many failed sign-ins; try again later": (
+        "Demasiados intentos fallidos; inténtalo más tarde"
+    ),
+    "Dashboard": "Resumen",
+    "Result types": "Tipos de resultado",
+    "API keys": "Claves API",
+    "Commerces": "Comercios",
+    "Operators": "Operadores",
+    "Tasks": "Tareas",
+    "Results": "Resultados",
+    "Users": "Usuarios",
+    "Operator screen": "Pantalla de operador",
+    "Tenant": "Empresa",
+    "Switch": "Cambiar",
+    "Language": "Idioma",
+    "Save": "Guardar",
+    "Add": "Agregar",
+    "Edit": "Editar",
+    "Archive": "Archivar",
+    "Restore": "Restaurar",
+    "Delete": "Eliminar",
+    "Move up": "Subir",
+    "Move down": "Bajar",
+    "Code": "Código",
+    "Label": "Etiqueta",
+    "Label in English": "Etiqueta en inglés",
+    "Label in Spanish": "Etiqueta en español",
+    "Needs a future date": "Requiere fecha futura",
+    "Archived": "Archivado",
+    "Active": "Activo",
+    "Yes": "Sí",
+    "No": "No",
+    "Actions": "Acciones",
+    "Tasks by status": "Tareas por estado",
+    "Results today by result type": "Resultados de hoy por tipo",
+    "Recent failures": "Fallos recientes",
+    "No failures.": "Sin fallos.",
+    "Name": "Nombre",
+    "Permissions": "Permisos",
+    "Expires": "Vence",
+    "Last used": "Último uso",
+    "Prefix": "Prefijo",
+    "Never": "Nunca",
+    "Revoked": "Revocada",
+    "Revoke": "Revocar",
+    "Create key": "Crear clave",
+    "New API key": "Nueva clave API",
+    "Copy": "Copiar",
+    "Copied": "Copiada",
+    "This key is shown only once. Copy it now.": (
+        "Esta clave se muestra una sola vez. Cópiala ahora."
+    ),
+    "Back to the list": "Volver a la lista",
+    "Revoke this key? Programs using it stop working at once.": (
+        "¿Revocar esta clave? Los programas que la usan dejarán de funcionar al instante."
+    ),
+    "Cancel": "Cancelar",
+    "Search": "Buscar",
+    "External id": "Id externo",
+    "Tax id": "RUT",
+    "Type": "Tipo",
+    "Phone": "Teléfono",
+    "Import CSV": "Importar CSV",
+    "CSV file": "Archivo CSV",
+    "Import": "Importar",
+    "Import finished": "Importación terminada",
+    "Created": "Creados",
+    "Updated": "Actualizados",
+    "Unchanged": "Sin cambios",
+    "Total": "Total",
+    "The file was rejected; nothing was imported.": (
+        "El archivo fue rechazado; no se importó nada."
+    ),
+    "Line": "Línea",
+    "Problem": "Problema",
+    "Status": "Estado",
+    "Channel": "Canal",
+    "Commerce": "Comercio",
+    "Operator": "Operador",
+    "Scheduled": "Programada",
+    "Reason": "Motivo",
+    "Filter": "Filtrar",
+    "All": "Todos",
+    "New task": "Nueva tarea",
+    "Create task": "Crear tarea",
+    "Idempotency key": "Clave de idempotencia",
+    "Result history": "Historial de resultados",
+    "Status events": "Eventos de estado",
+    "Cancel task": "Cancelar tarea",
+    "Cancel reason": "Motivo de cancelación",
+    "From": "De",
+    "To": "A",
+    "By": "Por",
+    "When": "Cuándo",
+    "Result": "Resultado",
+    "Comment": "Comentario",
+    "Follow-up task": "Tarea de seguimiento",
+    "Replaced": "Reemplazado",
+    "Include replaced results": "Incluir resultados reemplazados",
+    "Role": "Rol",
+    "Change role": "Cambiar rol",
+    "New password": "Nueva contraseña",
+    "Reset password": "Restablecer contraseña",
+    "Add user": "Agregar usuario",
+    "First name": "Nombre",
+    "Last name": "Apellido",
+    "Pick a task": "Elige una tarea",
+    "How did it go?": "¿Cómo resultó?",
+    "New date and time": "Nueva fecha y hora",
+    "Effective": "Efectiva",
+    "Not effective": "No efectiva",
+    "Pending": "Pendiente",
+    "Outcome": "Resultado de la gestión",
+    "Submit": "Enviar",
+    "Result recorded": "Resultado registrado",
+    "A follow-up task was created for": "Se creó una tarea de seguimiento para",
+    "Open the follow-up task": "Abrir la tarea de seguimiento",
+    "Back to the tasks": "Volver a las tareas",
+    "No tasks to work on.": "No hay tareas por gestionar.",
+    "Required for": "Requerida para",
+    "Choose a result": "Elige un resultado",
+    "Previous": "Anterior",
+    "Next": "Siguiente",
+    "Page": "Página",
+    "of": "de",
+    "Nothing here yet.": "Aún no hay nada aquí.",
+    "Not found": "No encontrado",
+    "Forbidden": "Prohibido",
+    "Something went wrong": "Algo salió mal",
+    "Go to the dashboard": "Ir al resumen",
+    "Open": "Abrir",
+    "Details": "Detalle",
+    "Source": "Origen",
+    "Metadata": "Metadatos",
+    "Skipped lines (task already exists)": "Líneas omitidas (la tarea ya existe)",
+    "Main navigation": "Navegación principal",
+    "Skip to content": "Saltar al contenido",
+    "Signed in as": "Sesión de",
+    "Saved.": "Guardado.",
+    "Deleted.": "Eliminado.",
+    "Key revoked.": "Clave revocada.",
+    "Task canceled.": "Tarea cancelada.",
+    "Optional": "Opcional",
+    "You do not have permission to do this": "No tienes permiso para hacer esto",
+    "The form has expired or did not come from this site; please try again": (
+        "El formulario expiró o no vino de este sitio; inténtalo de nuevo"
+    ),
+    "You are not a member of this tenant": "No perteneces a esta empresa",
+    "Method not allowed": "Método no permitido",
+    "optional": "opcional",
+}
+
+MESSAGES: dict[str, dict[str, str]] = {"es": SPANISH, "en": {}}
+
+
+def translator(language: str) -> Callable[[str], str]:
+    table = MESSAGES.get(language, SPANISH)
+    return lambda text: table.get(text, text)
+
+
+def pick_language(*candidates: str | None) -> str:
+    """The first candidate the panel speaks; Spanish otherwise."""
+    for candidate in candidates:
+        if candidate and candidate[:2].lower() in LANGUAGES:
+            return candidate[:2].lower()
+    return "es"

@@ -1,0 +1,53 @@
+"""Sign in and sign out: the only pages reachable without a session."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from starlette.responses import Response
+
+from taskbridge.errors import TooManyRequests, Unauthorized
+from taskbridge.kit.uow import SessionDep, UnitOfWorkRoute
+from taskbridge.users import service as users
+from taskbridge.users.dependencies import client_address, throttle_of
+from taskbridge.web.rendering import redirect, render, within_panel
+from taskbridge.web.security import PANEL_PATH, SESSION_COOKIE, check_csrf, set_cookie
+
+router = APIRouter(route_class=UnitOfWorkRoute, dependencies=[Depends(check_csrf)])
+
+
+@router.get("/login")
+async def login_page(request: Request, next: str = "") -> Response:
+    return render(request, "login.html", next=next, error=None, email="")
+
+
+@router.post("/login")
+async def log_in(
+    request: Request,
+    session: SessionDep,
+    email: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        user = await users.log_in(
+            session, throttle_of(request), email, password, client_address(request)
+        )
+    except (Unauthorized, TooManyRequests) as exc:
+        return render(
+            request, "login.html", exc.status_code, next=next, error=exc.message, email=email
+        )
+    token = await users.start_session(session, user, users.PANEL)
+    response = redirect(within_panel(next))
+    ttl = int(users.SESSION_TTL[users.PANEL].total_seconds())
+    set_cookie(request, response, SESSION_COOKIE, token, max_age=ttl)
+    return response
+
+
+@router.post("/logout")
+async def log_out(request: Request, session: SessionDep) -> Response:
+    await users.end_session(session, request.cookies.get(SESSION_COOKIE), users.PANEL)
+    response = redirect("/login")
+    response.delete_cookie(SESSION_COOKIE, path=PANEL_PATH)
+    return response
