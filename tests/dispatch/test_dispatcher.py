@@ -39,7 +39,8 @@ async def test_a_lease_keeps_others_away_until_it_expires(
     assert delivery.status == "DELIVERED"
 
     # The first dispatcher wakes up late and sends anyway: logged, but it changes nothing.
-    await crashed.process(job)
+    async with crashed.recorder.running():
+        await crashed.process(job)
     assert len(receiver.requests) == 2
     assert {r.webhook_id for r in receiver.requests} == {str(delivery.id)}
     [after] = await pusher.deliveries(task.id)

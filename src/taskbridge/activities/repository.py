@@ -120,6 +120,20 @@ class ActivityRepository(TenantRepository):
         row = (await self.session.execute(self._rows().where(Activity.id == activity_id))).first()
         return None if row is None else _task_row(row)
 
+    async def get_tasks(self, activity_ids: Sequence[uuid.UUID]) -> list[TaskRow]:
+        stmt = self._rows().where(Activity.id.in_(activity_ids))
+        return [_task_row(row) for row in (await self.session.execute(stmt)).all()]
+
+    async def lock_many(self, activity_ids: Sequence[uuid.UUID]) -> Sequence[Activity]:
+        """Locked in id order, so that writers locking several never deadlock each other."""
+        stmt = (
+            self.scoped(select(Activity), Activity)
+            .where(Activity.id.in_(activity_ids))
+            .order_by(Activity.id)
+            .with_for_update()
+        )
+        return (await self.session.scalars(stmt)).all()
+
     async def get(self, activity_id: uuid.UUID, *, for_update: bool = False) -> Activity | None:
         stmt = self.scoped(select(Activity), Activity).where(Activity.id == activity_id)
         if for_update:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -64,6 +65,22 @@ async def find_by_idempotency_key(
     return await ActivityRepository(session, tenant_id).get_by_idempotency_key(idempotency_key)
 
 
+async def get_tasks(
+    session: AsyncSession, tenant_id: uuid.UUID, activity_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, TaskRow]:
+    """Several tasks in one query, by id (the ones not in this tenant are absent)."""
+    rows = await ActivityRepository(session, tenant_id).get_tasks(activity_ids)
+    return {row.activity.id: row for row in rows}
+
+
+async def lock_many(
+    session: AsyncSession, tenant_id: uuid.UUID, activity_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Activity]:
+    """Several activities locked for update, in id order (the dispatcher records batches)."""
+    found = await ActivityRepository(session, tenant_id).lock_many(activity_ids)
+    return {activity.id: activity for activity in found}
+
+
 async def history(
     session: AsyncSession, tenant_id: uuid.UUID, activity_id: uuid.UUID
 ) -> tuple[list[ActivityResult], list[ActivityEvent]]:
@@ -118,17 +135,49 @@ async def transition(
 
     ``forced`` is a client's explicit ``hard_override``: it may complete an activity in any state.
     """
+    if _move(session, activity, to, actor=actor, reason=reason, forced=forced):
+        await session.flush()
+
+
+async def transition_many(
+    session: AsyncSession,
+    activities: Sequence[Activity],
+    to: ActivityStatus,
+    *,
+    actor: str,
+    reason: str | None = None,
+) -> None:
+    """:func:`transition` for several activities with one flush (the dispatcher's batches)."""
+    moved = [
+        activity
+        for activity in activities
+        if _move(session, activity, to, actor=actor, reason=reason, forced=False)
+    ]
+    if moved:
+        await session.flush()
+
+
+def _move(
+    session: AsyncSession,
+    activity: Activity,
+    to: ActivityStatus,
+    *,
+    actor: str,
+    reason: str | None,
+    forced: bool,
+) -> bool:
+    """The rule of :func:`transition`, without the flush; False when already in ``to``."""
     current = ActivityStatus(activity.status)
     allowed = to in TRANSITIONS[current] or (forced and to == ActivityStatus.COMPLETED)
     if not allowed:
         raise Conflict(f"Activity '{activity.id}' cannot move from {current} to {to}")
     if current == to:
-        return
+        return False
     activity.status = to
     ActivityRepository(session, activity.tenant_id).add(
         _event(activity, to, actor, reason, from_=current)
     )
-    await session.flush()
+    return True
 
 
 async def create_task(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import signal
 import uuid
-from typing import Annotated
+from collections.abc import Coroutine
+from typing import Annotated, Any
 
 import typer
 from prometheus_client import start_http_server
@@ -45,6 +46,11 @@ from taskbridge.dispatch.schemas import (
 from taskbridge.dispatch.worker import Dispatcher
 from taskbridge.kit.logging import configure_logging
 from taskbridge.tenants import service as tenants
+
+try:
+    import uvloop
+except ImportError:  # pragma: no cover - not on every platform
+    uvloop = None  # type: ignore[assignment]
 
 app = typer.Typer(help="Push dispatch configs of a tenant.", no_args_is_help=True)
 
@@ -183,6 +189,14 @@ def retry(
         say(f"Queued delivery {delivery.id} of task {delivery.activity_id}")
 
 
+def run_event_loop(main: Coroutine[Any, Any, None]) -> None:
+    """uvloop when installed (uvicorn[standard] brings it), which spends less CPU per delivery."""
+    if uvloop is None:
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
+
+
 async def _dispatch_until_signalled(settings: Settings) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -211,4 +225,4 @@ def dispatcher(
     with reported_failures():
         if metrics_port is not None:
             start_http_server(metrics_port, addr="127.0.0.1")
-        asyncio.run(_dispatch_until_signalled(settings))
+        run_event_loop(_dispatch_until_signalled(settings))

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -61,15 +62,14 @@ async def _provider_id_owner(
 async def _succeeded(
     session: AsyncSession, activity: Activity, delivery: Delivery, attempt: Attempt
 ) -> str | None:
-    """DISPATCHED, with the provider's id; returns a note when that id could not be stored."""
+    """Delivered, with the provider's id; returns a note when that id could not be stored.
+
+    The task becomes DISPATCHED with the rest of the batch (see :func:`record_attempts`).
+    """
     delivery.status = str(DeliveryStatus.DELIVERED)
     delivery.delivered_at = attempt.attempted_at
     delivery.last_error = None
     activity.last_dispatch_error = None
-    if activity.status == ActivityStatus.READY:
-        await activities.transition(
-            session, activity, ActivityStatus.DISPATCHED, actor=DISPATCHER_ACTOR, reason="delivered"
-        )
     pid = attempt.provider_activity_id
     if pid is None or pid == activity.provider_activity_id:
         return None
@@ -129,34 +129,69 @@ def _log_attempt(claim: Claim, attempt: Attempt, note: str | None) -> DeliveryAt
     )
 
 
-async def record_attempt(
-    session: AsyncSession, claim: Claim, attempt: Attempt, policy: Policy
-) -> None:
-    """Log the attempt; move the delivery (and the task) on if this dispatcher still holds it."""
-    activity = await activities.lock_for_result(
-        session, claim.tenant_id, activity_id=claim.activity_id, provider_activity_id=None
-    )
-    delivery = await repository.lock_delivery(session, claim.delivery_id)
-    assert delivery is not None
-    activity.dispatch_attempts += 1
-    metrics.record_attempt(attempt.outcome)
-    note = None
-    if delivery.claimed_by != policy.worker_id or delivery.status != DeliveryStatus.PENDING:
-        log.warning("dispatch_lease_lost", delivery_id=str(delivery.id), worker=policy.worker_id)
-        DeliveryRepository(session, claim.tenant_id).add(_log_attempt(claim, attempt, note))
-        await session.flush()
-        return
+async def _apply(
+    session: AsyncSession,
+    activity: Activity,
+    delivery: Delivery,
+    attempt: Attempt,
+    policy: Policy,
+) -> str | None:
+    """Move the delivery (and the task) on; returns a note for the attempt log."""
     delivery.attempts += 1
     delivery.claimed_by = None
     delivery.claimed_until = None
     if attempt.succeeded:
-        note = await _succeeded(session, activity, delivery, attempt)
         metrics.observe_delivered(delivery.created_at, attempt.attempted_at)
-    elif attempt.outcome == AttemptOutcome.GONE:
+        return await _succeeded(session, activity, delivery, attempt)
+    if attempt.outcome == AttemptOutcome.GONE:
         await _gone(session, delivery, attempt)
     else:
         await _failed(session, activity, delivery, attempt, policy)
-    DeliveryRepository(session, claim.tenant_id).add(_log_attempt(claim, attempt, note))
+    return None
+
+
+async def _lock_activities(
+    session: AsyncSession, claims: Sequence[Claim]
+) -> dict[uuid.UUID, Activity]:
+    """The claims' tasks, locked in (tenant, id) order like every batch writer."""
+    by_tenant: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+    for claim in claims:
+        by_tenant[claim.tenant_id].add(claim.activity_id)
+    locked: dict[uuid.UUID, Activity] = {}
+    for tenant_id in sorted(by_tenant):
+        ids = sorted(by_tenant[tenant_id])
+        locked |= await activities.lock_many(session, tenant_id, ids)
+    return locked
+
+
+async def record_attempts(
+    session: AsyncSession, outcomes: Sequence[tuple[Claim, Attempt]], policy: Policy
+) -> None:
+    """Log each attempt; move each delivery (and its task) on if this dispatcher still holds it.
+
+    Tasks are locked before deliveries, as every other writer of both does.
+    """
+    claims = [claim for claim, _ in outcomes]
+    delivered: list[Activity] = []
+    locked = await _lock_activities(session, claims)
+    deliveries = await repository.lock_deliveries(session, [c.delivery_id for c in claims])
+    for claim, attempt in outcomes:
+        activity, delivery = locked[claim.activity_id], deliveries[claim.delivery_id]
+        activity.dispatch_attempts += 1
+        metrics.record_attempt(attempt.outcome)
+        note = None
+        if delivery.claimed_by != policy.worker_id or delivery.status != DeliveryStatus.PENDING:
+            log.warning(
+                "dispatch_lease_lost", delivery_id=str(delivery.id), worker=policy.worker_id
+            )
+        else:
+            note = await _apply(session, activity, delivery, attempt, policy)
+            if attempt.succeeded and activity.status == ActivityStatus.READY:
+                delivered.append(activity)
+        DeliveryRepository(session, claim.tenant_id).add(_log_attempt(claim, attempt, note))
+    await activities.transition_many(
+        session, delivered, ActivityStatus.DISPATCHED, actor=DISPATCHER_ACTOR, reason="delivered"
+    )
     await session.flush()
 
 

@@ -185,6 +185,19 @@ async def lock_delivery(session: AsyncSession, delivery_id: uuid.UUID) -> Delive
     return await session.scalar(stmt)
 
 
+async def lock_deliveries(
+    session: AsyncSession, delivery_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Delivery]:
+    """Unscoped: deliveries locked in id order, for recording a batch of attempts."""
+    stmt = (
+        select(Delivery)
+        .where(Delivery.id.in_(delivery_ids))
+        .order_by(Delivery.id)
+        .with_for_update()
+    )
+    return {d.id: d for d in (await session.scalars(stmt)).all()}
+
+
 async def config_by_id(session: AsyncSession, config_id: uuid.UUID) -> DispatchConfig | None:
     """Unscoped: the config a delivery points at."""
     stmt = select(DispatchConfig).where(DispatchConfig.id == config_id).with_for_update()

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib.util
 import json
+import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +27,11 @@ MAX_STORED_RESPONSE = 2048
 MAX_READ_RESPONSE = 64 * 1024
 """Bytes of a response body read at most (enough to find ``provider_activity_id``)."""
 MAX_PROVIDER_ID = 255
+
+if importlib.util.find_spec("sniffio") is None:
+    # httpcore tries ``import sniffio`` several times per request; without the package every try
+    # searches sys.path again (a tenth of a dispatcher's CPU). Record the miss once.
+    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,18 +60,44 @@ class Attempt:
         return self.outcome == AttemptOutcome.SUCCESS
 
 
-def build_client(
-    concurrency: int = 32, transport: httpx.AsyncBaseTransport | None = None
-) -> httpx.AsyncClient:
-    """A pooled client: no redirects, no proxies from the environment."""
+def build_client(max_connections: int = 4) -> httpx.AsyncClient:
+    """A client with no redirects and no proxies from the environment."""
     return httpx.AsyncClient(
         timeout=httpx.Timeout(TIMEOUT_SECONDS),
         follow_redirects=False,
         trust_env=False,
-        limits=httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency),
+        limits=httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        ),
         headers={"user-agent": f"taskbridge-dispatch/{__version__}"},
-        transport=transport,
     )
+
+
+class ClientPool:
+    """Clients lent out for one request at a time.
+
+    httpcore looks at every connection of a pool for every request it queues, so one client with
+    many connections costs more CPU per request than the sending itself; many small clients,
+    each keeping a few endpoints' connections alive, do not.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._all = [build_client() for _ in range(size)]
+        self._idle: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
+        for client in self._all:
+            self._idle.put_nowait(client)
+
+    @contextlib.asynccontextmanager
+    async def client(self) -> AsyncIterator[httpx.AsyncClient]:
+        lent = await self._idle.get()
+        try:
+            yield lent
+        finally:
+            self._idle.put_nowait(lent)
+
+    async def aclose(self) -> None:
+        for client in self._all:
+            await client.aclose()
 
 
 def event_body(event_type: str, data: object) -> str:

@@ -12,21 +12,23 @@ import contextlib
 import random
 import socket
 import uuid
+from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from taskbridge.activities import service as activities
 from taskbridge.activities.presenters import present_task
+from taskbridge.activities.repository import TaskRow
 from taskbridge.config import Settings
 from taskbridge.db import session_scope
 from taskbridge.dispatch import completion, repository, sender, service
 from taskbridge.dispatch.completion import Claim, Policy
+from taskbridge.dispatch.recorder import Recorder
 from taskbridge.dispatch.repository import ClaimedDelivery
 from taskbridge.dispatch.schemas import AttemptOutcome
 from taskbridge.dispatch.sealing import SealBroken
@@ -37,6 +39,8 @@ from taskbridge.kit.time import utcnow
 log = structlog.get_logger(__name__)
 
 MAX_BATCH = 100
+CLAIM_WHEN_FREE = 4
+"""While busy, claim again once 1/CLAIM_WHEN_FREE of the slots are free."""
 SEAL_BROKEN = (
     "the config's secrets do not open with this server's key "
     "(was TASKBRIDGE_SECRET_KEY changed?); not sent"
@@ -72,7 +76,6 @@ class Dispatcher:
         worker_id: str | None = None,
         now: Callable[[], datetime] = utcnow,
         rand: Callable[[], float] = random.random,
-        client: httpx.AsyncClient | None = None,
     ) -> None:
         self.settings = settings
         self.factory = factory
@@ -80,16 +83,15 @@ class Dispatcher:
         self.now = now
         self.policy = Policy(self.worker_id, settings.dispatch_max_attempts, rand)
         self.concurrency = settings.dispatch_concurrency
-        self.client = client or sender.build_client(self.concurrency)
-        self._owns_client = client is None
+        self.clients = sender.ClientPool(self.concurrency)
         self.inflight: set[asyncio.Task[Attempt | None]] = set()
+        self.recorder = Recorder(factory, self.policy)
 
-    async def _prepare(self, session: AsyncSession, claimed: ClaimedDelivery, now: datetime) -> Job:
+    def _prepare(self, claimed: ClaimedDelivery, row: TaskRow, now: datetime) -> Job:
         delivery, config = claimed.delivery, claimed.config
         claim = Claim(delivery.id, delivery.tenant_id, delivery.activity_id, delivery.config_id)
         if config is None or not config.is_active:
             return Job(claim, None, "", skip="dispatch config is inactive or deleted")
-        row = await activities.get_task(session, delivery.tenant_id, delivery.activity_id)
         if row.activity.status in {"COMPLETED", "CANCELED"}:
             return Job(claim, None, "", skip=f"activity is {row.activity.status}; not sent")
         data = present_task(row, claimed.locale).model_dump(mode="json", by_alias=True)
@@ -110,19 +112,34 @@ class Dispatcher:
             if not ids:
                 return []
             claimed = await repository.load_claimed(session, ids)
-            return [await self._prepare(session, c, now) for c in claimed]
+            rows = await self._tasks_of(session, claimed)
+            return [self._prepare(c, rows[c.delivery.activity_id], now) for c in claimed]
+
+    @staticmethod
+    async def _tasks_of(
+        session: AsyncSession, claimed: list[ClaimedDelivery]
+    ) -> dict[uuid.UUID, TaskRow]:
+        """The claimed deliveries' tasks, one query per tenant."""
+        by_tenant: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+        for c in claimed:
+            by_tenant[c.delivery.tenant_id].append(c.delivery.activity_id)
+        rows: dict[uuid.UUID, TaskRow] = {}
+        for tenant_id, activity_ids in by_tenant.items():
+            rows |= await activities.get_tasks(session, tenant_id, activity_ids)
+        return rows
 
     async def _send(self, job: Job) -> Attempt:
         if job.target is None:
             return Attempt(self.now(), None, AttemptOutcome.REFUSED, error=job.refused)
-        return await sender.send(
-            self.client,
-            job.target,
-            msg_id=str(job.claim.delivery_id),
-            body=job.body,
-            now=self.now(),
-            allow_private_networks=self.settings.dispatch_allow_private_networks,
-        )
+        async with self.clients.client() as client:
+            return await sender.send(
+                client,
+                job.target,
+                msg_id=str(job.claim.delivery_id),
+                body=job.body,
+                now=self.now(),
+                allow_private_networks=self.settings.dispatch_allow_private_networks,
+            )
 
     async def process(self, job: Job) -> Attempt | None:
         """Send one job and record the outcome; failures to record leave the lease to expire."""
@@ -132,8 +149,7 @@ class Dispatcher:
                     await completion.cancel_unsent(session, job.claim, self.worker_id, job.skip)
                 return None
             attempt = await self._send(job)
-            async with session_scope(self.factory) as session:
-                await completion.record_attempt(session, job.claim, attempt, self.policy)
+            await self.recorder.record(job.claim, attempt)
             return attempt
         except Exception:
             log.exception("dispatch_record_failed", delivery_id=str(job.claim.delivery_id))
@@ -141,8 +157,9 @@ class Dispatcher:
 
     async def run_once(self, limit: int | None = None) -> int:
         """Claim one batch and wait for all of it; the number of deliveries handled."""
-        jobs = await self.claim(limit or min(self.concurrency, MAX_BATCH))
-        await asyncio.gather(*(self.process(job) for job in jobs))
+        async with self.recorder.running():
+            jobs = await self.claim(limit or min(self.concurrency, MAX_BATCH))
+            await asyncio.gather(*(self.process(job) for job in jobs))
         return len(jobs)
 
     async def drain(self) -> int:
@@ -177,7 +194,9 @@ class Dispatcher:
 
     async def _cycle(self, wakeup: Wakeup, stop: asyncio.Event) -> None:
         free = self.concurrency - len(self.inflight)
-        if free <= 0:
+        if free < max(1, self.concurrency // CLAIM_WHEN_FREE) and self.inflight:
+            # Claiming one delivery per slot that frees up costs a transaction per delivery;
+            # waiting for a quarter of the slots makes every claim a batch.
             await self._wait(wakeup, stop, slots_full=True)
             return
         wakeup.event.clear()
@@ -200,29 +219,35 @@ class Dispatcher:
                 listener = PgListener(self.settings.resolved_database_url(), wakeup)
                 await listener.start()
             try:
-                while not stop.is_set():
-                    await self._cycle(wakeup, stop)
+                async with self.recorder.running():
+                    while not stop.is_set():
+                        await self._cycle(wakeup, stop)
+                    await self._finish_inflight()
             finally:
                 if listener is not None:
                     await listener.stop()
                 await self.shutdown()
         log.info("dispatcher_stopped", worker=self.worker_id)
 
-    async def shutdown(self, grace: float = SHUTDOWN_GRACE_SECONDS) -> None:
-        """Let in-flight sends finish (they time out in 10 s), then release anything still held."""
-        if self.inflight:
-            _done, pending = await asyncio.wait(set(self.inflight), timeout=grace)
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.wait(pending)
+    async def _finish_inflight(self, grace: float = SHUTDOWN_GRACE_SECONDS) -> None:
+        """Let in-flight sends finish and be recorded (sends time out in 10 s); cancel the rest."""
+        if not self.inflight:
+            return
+        _done, pending = await asyncio.wait(set(self.inflight), timeout=grace)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
+
+    async def shutdown(self) -> None:
+        """Release anything still held (its lease would expire anyway) and close the clients."""
+        await self._finish_inflight()
         with contextlib.suppress(Exception):
             async with session_scope(self.factory) as session:
                 released = await repository.release_claims(session, self.worker_id)
             if released:
                 log.info("dispatch_claims_released", count=released, worker=self.worker_id)
-        if self._owns_client:
-            await self.client.aclose()
+        await self.clients.aclose()
 
 
 @contextlib.asynccontextmanager
