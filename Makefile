@@ -45,6 +45,10 @@ bench: install ## Benchmarks against the machine's limits (not tests; ~10 min; n
 	@$(UV) run --frozen python -m tests.create_database "$(BENCH_PG_URL)"
 	BENCH_PG_URL="$(BENCH_PG_URL)" $(UV) run --frozen python -m bench.run $(BENCH_ARGS)
 
+.PHONY: bench-dispatch
+bench-dispatch: install ## Push dispatch: 5,000 tasks, commit→receiver p50/p99, deliveries/s (~2 min; PostgreSQL)
+	$(UV) run --frozen python -m bench.dispatch $(BENCH_ARGS)
+
 .PHONY: lint
 lint: install ## ruff (lint + format check) and mypy --strict
 	$(UV) run --frozen ruff check src tests bench
