@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from taskbridge import __version__
+from taskbridge.activities.schemas import TaskFilters
 from taskbridge.api import api_router
 from taskbridge.auth.principal import ApiKeyPrincipal
 from taskbridge.config import Settings, get_settings
@@ -20,7 +21,7 @@ from taskbridge.dispatch.worker import dispatcher_in_background
 from taskbridge.errors import install_error_handlers
 from taskbridge.kit.body import add_documented_bodies
 from taskbridge.kit.body_limit import BodySizeLimit
-from taskbridge.kit.cache import TtlCache
+from taskbridge.kit.cache import LargeCountCache, TtlCache
 from taskbridge.kit.logging import configure_logging
 from taskbridge.result_types.service import Catalogue
 from taskbridge.users.throttle import LoginThrottle
@@ -57,6 +58,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = create_session_factory(engine)
     app.state.api_key_cache = TtlCache[str, ApiKeyPrincipal | None](settings.cache_ttl_seconds)
     app.state.catalogue_cache = TtlCache[uuid.UUID, Catalogue](settings.cache_ttl_seconds)
+    app.state.task_count_cache = LargeCountCache[tuple[uuid.UUID, TaskFilters]](
+        settings.cache_ttl_seconds
+    )
     install_error_handlers(app)
     app.include_router(api_router)
     app.include_router(metrics_router)

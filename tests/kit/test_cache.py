@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from taskbridge.kit.cache import TtlCache
+from taskbridge.kit.cache import LargeCountCache, TtlCache
 
 
 class Clock:
@@ -101,3 +101,16 @@ async def test_a_cancelled_sharer_does_not_cancel_the_waiters() -> None:
     await asyncio.sleep(0)
     first.cancel()
     assert await second == "v"
+
+
+async def test_small_counts_stay_exact_and_large_counts_are_reused_within_the_ttl() -> None:
+    counts: LargeCountCache[str] = LargeCountCache(60.0, exact_below=100)
+    values = iter([5, 6, 500, 501])
+
+    async def count() -> int:
+        return next(values)
+
+    assert await counts.count("small", count) == 5
+    assert await counts.count("small", count) == 6
+    assert await counts.count("large", count) == 500
+    assert await counts.count("large", count) == 500

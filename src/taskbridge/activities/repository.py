@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Row, Select, and_, func, select, tuple_
+from sqlalchemy import Row, Select, and_, exists, func, select, tuple_
 from sqlalchemy.orm import aliased
 
 from taskbridge.activities.schemas import TaskFilters
@@ -64,8 +64,8 @@ class ActivityRepository(TenantRepository):
             .where(Activity.tenant_id == self.tenant_id)
         )
 
-    @staticmethod
-    def _filtered(stmt: SelectT, filters: TaskFilters) -> SelectT:
+    def _filtered(self, stmt: SelectT, filters: TaskFilters) -> SelectT:
+        """Filters as conditions on ``activities`` alone, so a count needs no join."""
         if filters.status is not None:
             stmt = stmt.where(
                 Activity.status.in_([str(s) for s in INTERNAL_STATUSES[filters.status]])
@@ -73,13 +73,33 @@ class ActivityRepository(TenantRepository):
         if filters.internal_status is not None:
             stmt = stmt.where(Activity.status == filters.internal_status)
         if filters.result_status is not None:
-            stmt = stmt.where(CurrentResult.status == str(filters.result_status))
+            stmt = stmt.where(
+                exists().where(
+                    ActivityResult.activity_id == Activity.id,
+                    ActivityResult.superseded_at.is_(None),
+                    ActivityResult.status == str(filters.result_status),
+                )
+            )
         if filters.channel is not None:
             stmt = stmt.where(Activity.channel == str(filters.channel))
         if filters.external_commerce_id is not None:
-            stmt = stmt.where(Commerce.external_id == filters.external_commerce_id)
+            stmt = stmt.where(
+                Activity.commerce_id.in_(
+                    select(Commerce.id).where(
+                        Commerce.tenant_id == self.tenant_id,
+                        Commerce.external_id == filters.external_commerce_id,
+                    )
+                )
+            )
         if filters.external_operator_id is not None:
-            stmt = stmt.where(Operator.external_id == filters.external_operator_id)
+            stmt = stmt.where(
+                Activity.operator_id.in_(
+                    select(Operator.id).where(
+                        Operator.tenant_id == self.tenant_id,
+                        Operator.external_id == filters.external_operator_id,
+                    )
+                )
+            )
         if filters.scheduled_from is not None:
             stmt = stmt.where(Activity.scheduled_at >= filters.scheduled_from)
         if filters.scheduled_to is not None:
@@ -89,20 +109,10 @@ class ActivityRepository(TenantRepository):
         return stmt
 
     async def count_tasks(self, filters: TaskFilters) -> int:
-        base = (
-            select(func.count(Activity.id))
-            .select_from(Activity)
-            .join(Commerce, Commerce.id == Activity.commerce_id)
-            .outerjoin(Operator, Operator.id == Activity.operator_id)
-            .outerjoin(
-                CurrentResult,
-                and_(
-                    CurrentResult.activity_id == Activity.id, CurrentResult.superseded_at.is_(None)
-                ),
-            )
-            .where(Activity.tenant_id == self.tenant_id)
+        stmt = (
+            select(func.count()).select_from(Activity).where(Activity.tenant_id == self.tenant_id)
         )
-        return int(await self.session.scalar(self._filtered(base, filters)) or 0)
+        return int(await self.session.scalar(self._filtered(stmt, filters)) or 0)
 
     async def list_tasks(
         self, filters: TaskFilters, *, offset: int, limit: int, after: Cursor | None

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +16,7 @@ from taskbridge.activities.status import TRANSITIONS, ActivityOrigin, ActivitySt
 from taskbridge.commerces import service as commerces
 from taskbridge.dispatch import outbox
 from taskbridge.errors import Conflict, NotFound
+from taskbridge.kit.cache import LargeCountCache
 from taskbridge.kit.pagination import Cursor
 from taskbridge.models import Activity, ActivityEvent, ActivityResult
 from taskbridge.operators import service as operators
@@ -35,11 +37,15 @@ async def list_tasks(
     page: int,
     per_page: int,
     cursor: str | None,
+    counts: LargeCountCache[tuple[uuid.UUID, TaskFilters]] | None = None,
 ) -> TaskPageResult:
-    """One count and one page query, whatever the page size."""
+    """One count and one page query, whatever the page size (``counts`` may spare the count)."""
     repo = ActivityRepository(session, tenant_id)
     after = Cursor.decode(cursor) if cursor else None
-    total = await repo.count_tasks(filters)
+    if counts is None:
+        total = await repo.count_tasks(filters)
+    else:
+        total = await counts.count((tenant_id, filters), partial(repo.count_tasks, filters))
     rows = await repo.list_tasks(
         filters, offset=(page - 1) * per_page, limit=per_page + 1, after=after
     )

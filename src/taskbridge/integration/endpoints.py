@@ -103,6 +103,7 @@ async def tenant_catalogue(
 
 @router.get("/activities/tasks", response_model=TaskPage, responses=ERRORS)
 async def list_tasks(
+    request: Request,
     session: SessionDep,
     key: Viewer,
     page: Annotated[int, Query(ge=1)] = 1,
@@ -129,7 +130,13 @@ async def list_tasks(
         updated_since=updated_since,
     )
     found = await activities.list_tasks(
-        session, key.tenant_id, filters, page=page, per_page=per_page, cursor=cursor
+        session,
+        key.tenant_id,
+        filters,
+        page=page,
+        per_page=per_page,
+        cursor=cursor,
+        counts=request.app.state.task_count_cache,
     )
     locale = key.tenant.locale
     return model_response(

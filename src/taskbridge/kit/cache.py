@@ -85,3 +85,21 @@ class TtlCache(Generic[K, V]):
             self._entries.clear()
         else:
             self._entries.pop(key, None)
+
+
+class LargeCountCache(Generic[K]):
+    """Exact counts for small sets; a count of a large set is reused for up to ``ttl``.
+
+    Counting a million rows costs tens of milliseconds on every page of a list; a total that
+    may be ``ttl`` old is worth that only when it is large, so small totals stay exact.
+    """
+
+    def __init__(self, ttl: float, *, exact_below: int = 10_000) -> None:
+        self._counts: TtlCache[K, int] = TtlCache(ttl)
+        self.exact_below = exact_below
+
+    async def count(self, key: K, load: Callable[[], Awaitable[int]]) -> int:
+        total = await self._counts.get(key, load)
+        if total < self.exact_below:
+            self._counts.invalidate(key)
+        return total
