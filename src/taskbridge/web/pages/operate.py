@@ -123,7 +123,7 @@ async def submit(
             "future_at": future_at,
             "comment": comment,
         }
-        errors = field_errors(exc, FIELDS)
+        errors = _in_labels(field_errors(exc, FIELDS), await _labels_by_code(session, me))
         return await _task_page(
             request, session, me, task_id, exc.status_code, errors=errors, form=form
         )
@@ -137,6 +137,24 @@ async def submit(
         await result_types.get(session, me.tenant_id, uuid.UUID(result_type)), [me.language]
     )
     return render(request, "operate_done.html", label=label, follow_up=follow_up, task_id=task_id)
+
+
+async def _labels_by_code(session: SessionDep, me: PanelUser) -> dict[str, str]:
+    return {
+        rt.code: result_types.localized_label(rt, [me.language])
+        for rt in await result_types.list_all(session, me.tenant_id)
+    }
+
+
+def _in_labels(errors: dict[str, str], labels: dict[str, str]) -> dict[str, str]:
+    """The service's messages as an operator reads them: no field paths, labels for codes."""
+    shown = {}
+    for field, message in errors.items():
+        text = message.split(": ", 1)[1] if message.startswith("task_result.") else message
+        for code, label in labels.items():
+            text = text.replace(f"'{code}'", f"'{label}'")
+        shown[field] = text
+    return shown
 
 
 async def _chosen_type(session: SessionDep, me: PanelUser, value: str) -> str:
