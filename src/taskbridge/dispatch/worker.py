@@ -28,6 +28,7 @@ from taskbridge.config import Settings
 from taskbridge.db import session_scope
 from taskbridge.dispatch import completion, repository, sender, service
 from taskbridge.dispatch.completion import Claim, Policy
+from taskbridge.dispatch.deliveries import CLOSED_ACTIVITY
 from taskbridge.dispatch.recorder import Recorder
 from taskbridge.dispatch.repository import ClaimedDelivery
 from taskbridge.dispatch.schemas import AttemptOutcome
@@ -92,7 +93,7 @@ class Dispatcher:
         claim = Claim(delivery.id, delivery.tenant_id, delivery.activity_id, delivery.config_id)
         if config is None or not config.is_active:
             return Job(claim, None, "", skip="dispatch config is inactive or deleted")
-        if row.activity.status in {"COMPLETED", "CANCELED"}:
+        if row.activity.status in CLOSED_ACTIVITY:
             return Job(claim, None, "", skip=f"activity is {row.activity.status}; not sent")
         data = present_task(row, claimed.locale).model_dump(mode="json", by_alias=True)
         try:
