@@ -31,7 +31,7 @@ from taskbridge.db import session_scope
 from taskbridge.dispatch import service as dispatch
 from taskbridge.dispatch.schemas import DispatchConfigCreate, Provider
 from taskbridge.kit.time import utcnow
-from taskbridge.models import Base, Delivery, Membership, Tenant, User
+from taskbridge.models import Base, Delivery, LoginFailure, Membership, Tenant, User
 from taskbridge.operators import service as operators
 from taskbridge.operators.schemas import OperatorItem, OperatorType
 from taskbridge.result_types import service as result_types
@@ -376,6 +376,8 @@ async def _rows_of(
     snapshot: dict[str, list[dict[str, Any]]] = {}
     async with session_scope(factory) as session:
         for table in Base.metadata.sorted_tables:
+            if table.name == LoginFailure.__tablename__:
+                continue  # sign-in failures count per email and address, in no tenant
             stmt = select(table)
             if "tenant_id" in table.c:
                 stmt = stmt.where(table.c.tenant_id == tenant_id)

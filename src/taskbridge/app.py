@@ -24,7 +24,6 @@ from taskbridge.kit.body_limit import BodySizeLimit
 from taskbridge.kit.cache import LargeCountCache, TtlCache
 from taskbridge.kit.logging import configure_logging
 from taskbridge.result_types.service import Catalogue
-from taskbridge.users.throttle import LoginThrottle
 from taskbridge.web.app import create_panel
 
 DESCRIPTION = """\
@@ -64,12 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(api_router)
     app.include_router(metrics_router)
-    app.state.login_throttle = LoginThrottle()
-    app.mount(
-        "/admin",
-        create_panel(settings, app.state.session_factory, app.state.login_throttle),
-        name="admin",
-    )
+    app.mount("/admin", create_panel(settings, app.state.session_factory), name="admin")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 
     def openapi() -> dict[str, Any]:

@@ -6,6 +6,8 @@ import httpx
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from taskbridge.app import create_app
+from taskbridge.config import Settings
 from taskbridge.db import session_scope
 from taskbridge.kit.time import utcnow
 from taskbridge.models import UserSession
@@ -97,6 +99,26 @@ async def test_failed_logins_are_limited_per_account_and_per_address(
         "/api/auth/login", json={"email": other.email, "password": PASSWORD}
     )
     assert by_address.status_code == 429
+
+
+async def test_failures_are_counted_by_every_server_process(
+    client: httpx.AsyncClient, session_factory: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    world = await build_world(session_factory)
+    person = await add_person(session_factory, world.tenant.id, "VIEWER")
+    other_process = create_app(settings)
+    transport = httpx.ASGITransport(app=other_process)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as other:
+        for http in (client, other, client, other, client):
+            failed = await http.post(
+                "/api/auth/login", json={"email": person.email, "password": "guess-guess"}
+            )
+            assert failed.status_code == 401
+        locked = await other.post(
+            "/api/auth/login", json={"email": person.email, "password": PASSWORD}
+        )
+    await other_process.state.engine.dispose()
+    assert locked.status_code == 429
 
 
 async def test_refresh_rotates_the_cookie_and_an_expired_one_is_refused(

@@ -44,3 +44,13 @@ class UserSession(IdMixin, Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class LoginFailure(IdMixin, Base):
+    """A failed sign-in, counted per account (email as typed, known or not) and per address."""
+
+    __tablename__ = "login_failures"
+
+    account: Mapped[str] = mapped_column(String(320), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    failed_at: Mapped[datetime]

@@ -1,4 +1,4 @@
-"""Who is signed in: the bearer token's person, and where sign-in failures are counted."""
+"""Who is signed in: the bearer token's person; the secret and the caller's address."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from taskbridge.errors import Unauthorized
 from taskbridge.kit.uow import session_factory_of
 from taskbridge.models import User
 from taskbridge.users import service
-from taskbridge.users.throttle import LoginThrottle
 
 BEARER = "bearer "
 
@@ -20,14 +19,6 @@ BEARER = "bearer "
 def secret_of(request: Request) -> str:
     settings: Settings = request.app.state.settings
     return settings.resolved_secret_key()
-
-
-def throttle_of(request: Request) -> LoginThrottle:
-    """The process's sign-in throttle, shared by the REST API and the panel."""
-    throttle: LoginThrottle | None = getattr(request.app.state, "login_throttle", None)
-    if throttle is None:
-        throttle = request.app.state.login_throttle = LoginThrottle()
-    return throttle
 
 
 def client_address(request: Request) -> str:

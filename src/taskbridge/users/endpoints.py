@@ -10,13 +10,14 @@ from fastapi import APIRouter, Request, Response
 from taskbridge.auth.dependencies import AUTH_RESPONSES, Authorized
 from taskbridge.auth.permissions import Permission
 from taskbridge.auth.principal import Principal
+from taskbridge.errors import error_response
 from taskbridge.kit.body import JsonBody, documented_body
 from taskbridge.kit.pagination import PageQuery
 from taskbridge.kit.responses import model_response
 from taskbridge.kit.uow import SessionDep, UnitOfWorkRoute
 from taskbridge.models import User
 from taskbridge.users import service
-from taskbridge.users.dependencies import SignedIn, client_address, secret_of, throttle_of
+from taskbridge.users.dependencies import SignedIn, client_address, secret_of
 from taskbridge.users.presenters import present_me, present_member
 from taskbridge.users.schemas import (
     LoginRequest,
@@ -74,9 +75,9 @@ async def login(
     request: Request, session: SessionDep, body: Annotated[LoginRequest, JsonBody(LoginRequest)]
 ) -> Response:
     """An access token, and a refresh token in an HttpOnly cookie."""
-    user = await service.log_in(
-        session, throttle_of(request), body.email, body.password, client_address(request)
-    )
+    user = await service.attempt_log_in(session, body.email, body.password, client_address(request))
+    if user is None:  # answered, not raised: the failure just counted must be committed
+        return error_response(401, service.INVALID_LOGIN)
     return await _signed_in(
         request, session, user, await service.start_session(session, user, service.REFRESH)
     )

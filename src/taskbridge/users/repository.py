@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskbridge.kit.repository import TenantRepository
 from taskbridge.kit.time import utcnow
-from taskbridge.models import Membership, Tenant, User, UserSession
+from taskbridge.models import LoginFailure, Membership, Tenant, User, UserSession
 
 
 async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
@@ -65,6 +66,28 @@ async def revoke_sessions_of(session: AsyncSession, user_id: uuid.UUID) -> None:
         .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
+
+
+async def failures_since(
+    session: AsyncSession, which: ColumnElement[bool], since: datetime
+) -> tuple[int, datetime | None]:
+    """How many failed sign-ins match ``which`` since ``since``, and the oldest of them."""
+    row = (
+        await session.execute(
+            select(func.count(), func.min(LoginFailure.failed_at)).where(
+                which, LoginFailure.failed_at > since
+            )
+        )
+    ).one()
+    return int(row[0]), row[1]
+
+
+def add_failure(session: AsyncSession, failure: LoginFailure) -> None:
+    session.add(failure)
+
+
+async def forget_failures(session: AsyncSession, which: ColumnElement[bool]) -> None:
+    await session.execute(delete(LoginFailure).where(which))
 
 
 class MemberRepository(TenantRepository):

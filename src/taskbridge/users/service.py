@@ -20,11 +20,10 @@ from taskbridge.errors import (
 )
 from taskbridge.kit.time import utcnow
 from taskbridge.models import Membership, Tenant, User, UserSession
-from taskbridge.users import repository
+from taskbridge.users import repository, throttle
 from taskbridge.users.passwords import check_password_rule, hash_password, verify_password
 from taskbridge.users.repository import MemberRepository
 from taskbridge.users.roles import ROLE_RANK, permissions_of, role_ceiling
-from taskbridge.users.throttle import LoginThrottle
 from taskbridge.users.tokens import hash_session_token, new_session_token, read_access_token
 
 INVALID_LOGIN = "Invalid email or password"
@@ -206,20 +205,25 @@ async def acting_as(session: AsyncSession, user: User, tenant_id: uuid.UUID) -> 
     raise Forbidden("You are not a member of this tenant")
 
 
-async def log_in(
-    session: AsyncSession, throttle: LoginThrottle, email: str, password: str, address: str
-) -> User:
-    """The account, or one answer for every failure (unknown email, wrong password, inactive)."""
-    key = normalize_email(email)
-    wait = throttle.retry_after(key, address)
+async def attempt_log_in(
+    session: AsyncSession, email: str, password: str, address: str
+) -> User | None:
+    """The account, or None for every failure alike (unknown email, wrong password, inactive).
+
+    A failure is recorded in this transaction: the caller answers 401 *and commits*, so that
+    every process counts it. Too many recent failures for the email or the address: 429.
+    """
+    account = normalize_email(email)[:320]
+    address = address[:64]
+    wait = await throttle.seconds_to_wait(session, account, address)
     if wait:
         raise TooManyRequests("Too many failed sign-ins; try again later", retry_after=wait)
-    user = await repository.find_user_by_email(session, key)
+    user = await repository.find_user_by_email(session, account)
     matches = verify_password(None if user is None else user.password_hash, password)
     if user is None or not matches or not user.is_active:
-        throttle.failed(key, address)
-        raise Unauthorized(INVALID_LOGIN)
-    throttle.succeeded(key)
+        await throttle.record_failure(session, account, address)
+        return None
+    await throttle.forget_account(session, account)
     return user
 
 

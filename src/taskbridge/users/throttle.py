@@ -1,49 +1,58 @@
-"""Failed sign-ins, counted per account and per address, kept in this process."""
+"""Failed sign-ins, counted per account and per address in the database (so every process
+sees the same counts)."""
 
 from __future__ import annotations
 
-import time
-from collections import deque
-from collections.abc import Callable
+import math
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from taskbridge.kit.time import as_utc, utcnow
+from taskbridge.models import LoginFailure
+from taskbridge.users import repository
 
 MAX_FAILURES_PER_ACCOUNT = 5
 MAX_FAILURES_PER_ADDRESS = 20
-WINDOW_SECONDS = 15 * 60.0
+WINDOW = timedelta(minutes=15)
 
 
-class LoginThrottle:
-    """After too many recent failures for an email or an address, sign-in waits.
+async def seconds_to_wait(session: AsyncSession, account: str, address: str) -> int:
+    """0 when a sign-in may be tried now; else the seconds until the oldest failure ages out."""
+    now = utcnow()
+    waits = []
+    for which, limit in (
+        (LoginFailure.account == account, MAX_FAILURES_PER_ACCOUNT),
+        (LoginFailure.address == address, MAX_FAILURES_PER_ADDRESS),
+    ):
+        count, oldest = await repository.failures_since(session, which, now - WINDOW)
+        if count >= limit and oldest is not None:
+            waits.append((as_utc(oldest) + WINDOW - now).total_seconds())
+    return max(1, math.ceil(max(waits))) if waits else 0
 
-    Per process: N server processes allow up to N times the failures.
-    """
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._failures: dict[str, deque[float]] = {}
+async def record_failure(session: AsyncSession, account: str, address: str) -> None:
+    """Count one failure, and drop this account's and address's failures that aged out."""
+    now = utcnow()
+    await _forget_older_than(session, account, address, now - WINDOW)
+    repository.add_failure(
+        session, LoginFailure(id=uuid.uuid4(), account=account, address=address, failed_at=now)
+    )
+    await session.flush()
 
-    def _recent(self, key: str) -> deque[float]:
-        now = self._clock()
-        failures = self._failures.setdefault(key, deque())
-        while failures and failures[0] <= now - WINDOW_SECONDS:
-            failures.popleft()
-        return failures
 
-    def retry_after(self, email: str, address: str) -> int:
-        """0 when a sign-in may be tried now; otherwise the seconds to wait."""
-        waits = []
-        for key, limit in (
-            (f"account:{email}", MAX_FAILURES_PER_ACCOUNT),
-            (f"address:{address}", MAX_FAILURES_PER_ADDRESS),
-        ):
-            failures = self._recent(key)
-            if len(failures) >= limit:
-                waits.append(failures[0] + WINDOW_SECONDS - self._clock())
-        return max(1, int(max(waits)) + 1) if waits else 0
+async def _forget_older_than(
+    session: AsyncSession, account: str, address: str, before: datetime
+) -> None:
+    await repository.forget_failures(
+        session,
+        or_(LoginFailure.account == account, LoginFailure.address == address)
+        & (LoginFailure.failed_at <= before),
+    )
 
-    def failed(self, email: str, address: str) -> None:
-        now = self._clock()
-        for key in (f"account:{email}", f"address:{address}"):
-            self._recent(key).append(now)
 
-    def succeeded(self, email: str) -> None:
-        self._failures.pop(f"account:{email}", None)
+async def forget_account(session: AsyncSession, account: str) -> None:
+    """A successful sign-in clears the account's count (not the address's)."""
+    await repository.forget_failures(session, LoginFailure.account == account)

@@ -15,7 +15,6 @@ from starlette.responses import RedirectResponse, Response
 
 from taskbridge.config import Settings
 from taskbridge.errors import AppError, validation_failure
-from taskbridge.users.throttle import LoginThrottle
 from taskbridge.web.context import SignInRequired
 from taskbridge.web.pages.sign_in import router as sign_in_router
 from taskbridge.web.rendering import render
@@ -28,12 +27,10 @@ log = structlog.get_logger(__name__)
 def create_panel(
     settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],
-    login_throttle: LoginThrottle,
 ) -> FastAPI:
     panel = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     panel.state.settings = settings
     panel.state.session_factory = session_factory
-    panel.state.login_throttle = login_throttle
     panel.mount("/static", StaticFiles(packages=[("taskbridge.web", "static")]), name="static")
     panel.include_router(sign_in_router)
     panel.include_router(signed_in_router)

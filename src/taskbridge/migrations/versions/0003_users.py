@@ -1,4 +1,4 @@
-"""users: accounts, memberships (role per tenant), sessions (refresh tokens and panel sessions)
+"""users: accounts, memberships (role per tenant), sessions, failed sign-ins
 
 Revision ID: 0003
 Revises: 0002
@@ -71,8 +71,21 @@ def upgrade() -> None:
     with op.batch_alter_table("user_sessions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_user_sessions_user_id"), ["user_id"], unique=False)
 
+    op.create_table(
+        "login_failures",
+        sa.Column("account", sa.String(length=320), nullable=False),
+        sa.Column("address", sa.String(length=64), nullable=False),
+        sa.Column("failed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_login_failures")),
+    )
+    with op.batch_alter_table("login_failures", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_login_failures_account"), ["account"], unique=False)
+        batch_op.create_index(batch_op.f("ix_login_failures_address"), ["address"], unique=False)
+
 
 def downgrade() -> None:
+    op.drop_table("login_failures")
     op.drop_table("user_sessions")
     op.drop_table("memberships")
     op.drop_table("users")

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import Response
 
-from taskbridge.errors import TooManyRequests, Unauthorized
+from taskbridge.errors import TooManyRequests
 from taskbridge.kit.uow import SessionDep, UnitOfWorkRoute
 from taskbridge.users import service as users
-from taskbridge.users.dependencies import client_address, throttle_of
+from taskbridge.users.dependencies import client_address
 from taskbridge.web.rendering import redirect, render, within_panel
 from taskbridge.web.security import PANEL_PATH, SESSION_COOKIE, check_csrf, set_cookie
 
@@ -31,13 +31,11 @@ async def log_in(
     next: Annotated[str, Form()] = "",
 ) -> Response:
     try:
-        user = await users.log_in(
-            session, throttle_of(request), email, password, client_address(request)
-        )
-    except (Unauthorized, TooManyRequests) as exc:
-        return render(
-            request, "login.html", exc.status_code, next=next, error=exc.message, email=email
-        )
+        user = await users.attempt_log_in(session, email, password, client_address(request))
+    except TooManyRequests as exc:
+        return render(request, "login.html", 429, next=next, error=exc.message, email=email)
+    if user is None:  # answered, not raised: the failure just counted must be committed
+        return render(request, "login.html", 401, next=next, error=users.INVALID_LOGIN, email=email)
     token = await users.start_session(session, user, users.PANEL)
     response = redirect(within_panel(next))
     ttl = int(users.SESSION_TTL[users.PANEL].total_seconds())
