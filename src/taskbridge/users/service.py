@@ -190,18 +190,23 @@ async def tenants_of(session: AsyncSession, user: User) -> list[TenantRole]:
     return [TenantRole(tenant, Role(role)) for tenant, role in memberships]
 
 
+def principal_in(user: User, entry: TenantRole) -> UserPrincipal:
+    """The person acting in one of their tenants, with that role's permissions."""
+    tenant = entry.tenant
+    return UserPrincipal(
+        user_id=user.id,
+        email=user.email,
+        role=str(entry.role),
+        permissions=permissions_of(entry.role),
+        tenant=TenantRef(tenant.id, tenant.name, tenant.slug, tenant.locale),
+    )
+
+
 async def acting_as(session: AsyncSession, user: User, tenant_id: uuid.UUID) -> UserPrincipal:
     """The person's principal in one tenant; 403 when they are not part of it."""
     for entry in await tenants_of(session, user):
         if entry.tenant.id == tenant_id:
-            tenant = entry.tenant
-            return UserPrincipal(
-                user_id=user.id,
-                email=user.email,
-                role=str(entry.role),
-                permissions=permissions_of(entry.role),
-                tenant=TenantRef(tenant.id, tenant.name, tenant.slug, tenant.locale),
-            )
+            return principal_in(user, entry)
     raise Forbidden("You are not a member of this tenant")
 
 

@@ -58,7 +58,7 @@ async def signed_in(request: Request, session: SessionDep) -> PanelUser:
         raise Forbidden("Your account has no tenant; ask an administrator")
     wanted = request.cookies.get(TENANT_COOKIE)
     chosen = next((t for t in tenants if str(t.tenant.id) == wanted), tenants[0])
-    principal = await users.acting_as(session, user, chosen.tenant.id)
+    principal = users.principal_in(user, chosen)
     panel_user = PanelUser(
         user_id=user.id,
         email=user.email,

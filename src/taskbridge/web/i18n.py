@@ -161,6 +161,9 @@ SPANISH: dict[str, str] = {
     ),
     "You are not a member of this tenant": "No perteneces a esta empresa",
     "Method not allowed": "Método no permitido",
+    "Your account has no tenant; ask an administrator": (
+        "Tu cuenta no pertenece a ninguna empresa; pídele acceso a un administrador"
+    ),
     "optional": "opcional",
 }
 
