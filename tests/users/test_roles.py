@@ -89,6 +89,8 @@ async def test_users_manage_only_users_below_them(
     admin = await add_person(session_factory, world.tenant.id, "ADMIN")
     peer = await add_person(session_factory, world.tenant.id, "ADMIN")
     fde = await add_person(session_factory, world.tenant.id, "FDE")
+    fde_headers = await bearer(client, fde)
+    assert (await client.get("/api/users", headers=fde_headers)).status_code == 200
     headers = await bearer(client, admin)
 
     created = await client.post(
@@ -143,6 +145,8 @@ async def test_users_manage_only_users_below_them(
     assert reset.status_code == 200
     old = await client.post("/api/auth/login", json={"email": fde.email, "password": PASSWORD})
     assert old.status_code == 401
+    ended = await client.get("/api/users", headers=fde_headers)
+    assert ended.status_code == 401
     await log_in(client, fde.email, "brand-new-pw")
     peer_reset = await client.post(
         f"/api/users/{peer.id}/reset-password", headers=headers, json={"password": "brand-new-pw"}

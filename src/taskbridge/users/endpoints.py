@@ -29,7 +29,7 @@ from taskbridge.users.schemas import (
     PasswordReset,
     RoleChange,
 )
-from taskbridge.users.tokens import ACCESS_TOKEN_TTL, issue_access_token
+from taskbridge.users.tokens import ACCESS_TOKEN_TTL, issue_access_token, password_stamp
 
 REFRESH_COOKIE = "tb_refresh"
 REFRESH_PATH = "/api/auth"
@@ -48,7 +48,9 @@ async def _signed_in(
     request: Request, session: SessionDep, user: User, refresh_token: str
 ) -> Response:
     body = LoginResponse(
-        access_token=issue_access_token(secret_of(request), user.id),
+        access_token=issue_access_token(
+            secret_of(request), user.id, password_stamp(user.password_hash)
+        ),
         expires_in=int(ACCESS_TOKEN_TTL.total_seconds()),
         user=present_me(user, await service.tenants_of(session, user)),
     )

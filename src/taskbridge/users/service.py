@@ -24,7 +24,12 @@ from taskbridge.users import repository, throttle
 from taskbridge.users.passwords import check_password_rule, hash_password, verify_password
 from taskbridge.users.repository import MemberRepository
 from taskbridge.users.roles import ROLE_RANK, permissions_of, role_ceiling
-from taskbridge.users.tokens import hash_session_token, new_session_token, read_access_token
+from taskbridge.users.tokens import (
+    hash_session_token,
+    new_session_token,
+    password_stamp,
+    read_access_token,
+)
 
 INVALID_LOGIN = "Invalid email or password"
 INVALID_TOKEN = "Access token missing, invalid or expired"
@@ -279,9 +284,11 @@ async def refresh(session: AsyncSession, token: str | None) -> tuple[User, str]:
 
 
 async def user_of_access_token(session: AsyncSession, secret: str, token: str) -> User:
-    user_id = read_access_token(secret, token)
-    user = None if user_id is None else await repository.get_user(session, user_id)
-    if user is None or not user.is_active:
+    claims = read_access_token(secret, token)
+    user = None if claims is None else await repository.get_user(session, claims[0])
+    if user is None or claims is None or not user.is_active:
+        raise Unauthorized(INVALID_TOKEN)
+    if claims[1] != password_stamp(user.password_hash):
         raise Unauthorized(INVALID_TOKEN)
     return user
 

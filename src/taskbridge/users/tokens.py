@@ -28,14 +28,24 @@ def _signature(secret: str, payload: str) -> str:
     return _b64(hmac.new(secret.encode(), f"access.{payload}".encode(), hashlib.sha256).digest())
 
 
-def issue_access_token(secret: str, user_id: uuid.UUID, now: datetime | None = None) -> str:
+def password_stamp(password_hash: str) -> str:
+    """A short fingerprint of the password hash: a new password ends the older access tokens."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
+
+def issue_access_token(
+    secret: str, user_id: uuid.UUID, stamp: str, now: datetime | None = None
+) -> str:
     expires = (now or utcnow()) + ACCESS_TOKEN_TTL
-    payload = _b64(json.dumps({"sub": str(user_id), "exp": int(expires.timestamp())}).encode())
+    claims = {"sub": str(user_id), "exp": int(expires.timestamp()), "pwd": stamp}
+    payload = _b64(json.dumps(claims).encode())
     return f"{ACCESS_TOKEN_PREFIX}{payload}.{_signature(secret, payload)}"
 
 
-def read_access_token(secret: str, token: str, now: datetime | None = None) -> uuid.UUID | None:
-    """The user id of a valid, unexpired token; None for anything else."""
+def read_access_token(
+    secret: str, token: str, now: datetime | None = None
+) -> tuple[uuid.UUID, str] | None:
+    """The user id and password stamp of a valid, unexpired token; None for anything else."""
     if not token.startswith(ACCESS_TOKEN_PREFIX) or token.count(".") != 1:
         return None
     payload, signature = token[len(ACCESS_TOKEN_PREFIX) :].split(".")
@@ -45,11 +55,12 @@ def read_access_token(secret: str, token: str, now: datetime | None = None) -> u
         claims = json.loads(_unb64(payload))
         user_id = uuid.UUID(claims["sub"])
         expires = int(claims["exp"])
+        stamp = str(claims["pwd"])
     except (ValueError, KeyError, TypeError):
         return None
     if expires <= (now or utcnow()).timestamp():
         return None
-    return user_id
+    return user_id, stamp
 
 
 def new_session_token() -> str:
