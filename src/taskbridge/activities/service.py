@@ -115,6 +115,36 @@ async def lock_for_result(
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class SubmissionTarget:
+    """What a result submission acts on, read and locked in one statement."""
+
+    activity: Activity
+    named_commerce_id: uuid.UUID | None
+    current_result: ActivityResult | None
+
+
+async def lock_for_submission(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    activity_id: uuid.UUID | None,
+    provider_activity_id: str | None,
+    commerce_external_id: str,
+) -> SubmissionTarget:
+    """The activity a result refers to, locked (404 if absent), with what the rules need."""
+    found = await ActivityRepository(session, tenant_id).lock_for_submission(
+        activity_id=activity_id,
+        provider_activity_id=provider_activity_id,
+        commerce_external_id=commerce_external_id,
+    )
+    if found is None:
+        if activity_id is not None:
+            raise NotFound(f"Activity '{activity_id}' not found")
+        raise NotFound(f"Activity with provider_activity_id '{provider_activity_id}' not found")
+    return SubmissionTarget(*found)
+
+
 def _event(
     activity: Activity, to: str, actor: str, reason: str | None, from_: str | None
 ) -> ActivityEvent:

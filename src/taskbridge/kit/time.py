@@ -17,15 +17,18 @@ def utcnow() -> datetime:
 
 def as_utc(value: datetime) -> datetime:
     """Normalise an aware datetime (or a naive one read back as UTC from SQLite) to UTC."""
+    if value.tzinfo is UTC:
+        return value
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
 
 
 def format_timestamp(value: datetime) -> str:
-    """``2026-04-15T09:00:00.000Z``."""
-    utc = as_utc(value)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    """``2026-04-15T09:00:00.000Z`` (on every response: kept cheap)."""
+    if value.tzinfo is not None and value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def format_optional(value: datetime | None) -> str | None:

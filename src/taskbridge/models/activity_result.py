@@ -24,6 +24,7 @@ class ActivityResult(IdMixin, Base):
             postgresql_where=text("superseded_at IS NULL"),
         ),
         Index("ix_activity_results_tenant_created", "tenant_id", "created_at"),
+        Index("ix_activity_results_activity", "activity_id", "created_at"),
         Index("ix_activity_results_tenant_code", "tenant_id", "code"),
     )
 

@@ -11,8 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskbridge.activities import service as activities
 from taskbridge.activities.status import ActivityStatus
-from taskbridge.commerces import service as commerces
-from taskbridge.errors import BadRequest, Conflict
+from taskbridge.errors import BadRequest, Conflict, NotFound
 from taskbridge.kit.time import utcnow
 from taskbridge.models import Activity, ActivityResult
 from taskbridge.result_types import service as result_types
@@ -66,12 +65,13 @@ def check_future_date(result_type: CatalogueEntry, future: datetime | None, now:
         )
 
 
-async def _check_commerce(
-    session: AsyncSession, tenant_id: uuid.UUID, activity: Activity, external_id: str
+def _check_commerce(
+    activity: Activity, named_commerce_id: uuid.UUID | None, external_id: str
 ) -> None:
-    """Rule 5b: the commerce exists (404) and is the activity's (400)."""
-    commerce = await commerces.get_by_external_id(session, tenant_id, external_id)
-    if commerce.id != activity.commerce_id:
+    """Rule 5b: the commerce exists in the tenant (404) and is the activity's (400)."""
+    if named_commerce_id is None:
+        raise NotFound(f"Commerce '{external_id}' not found")
+    if named_commerce_id != activity.commerce_id:
         raise BadRequest(
             f"commerce '{external_id}' is not the commerce of activity '{activity.id}'",
             field="commerce_external_id",
@@ -117,16 +117,17 @@ async def submit_result(
         catalogue = await result_types.load_catalogue(session, tenant_id)
     result_type = resolve_result_type(data.task_result.result, catalogue)
     check_future_date(result_type, data.task_result.future_scheduled_at, received_at or now)
-    activity = await activities.lock_for_result(
+    target = await activities.lock_for_submission(
         session,
         tenant_id,
         activity_id=data.activity_id,
         provider_activity_id=None if data.activity_id else data.provider_activity_id,
+        commerce_external_id=data.commerce_external_id,
     )
-    await _check_commerce(session, tenant_id, activity, data.commerce_external_id)
-    repo = ResultRepository(session, tenant_id)
-    current = await repo.current(activity.id)
+    activity, current = target.activity, target.current_result
+    _check_commerce(activity, target.named_commerce_id, data.commerce_external_id)
     _check_replaceable(activity, current, data.hard_override)
+    repo = ResultRepository(session, tenant_id)
 
     if current is not None:
         current.superseded_at = now
@@ -170,7 +171,9 @@ async def submit_result(
         )
         result.follow_up_activity_id = follow_up.id
     repo.add(result)
+    activity.updated_at = now
     if data.status in FINAL_STATUSES:
+        activity.occurred_at = data.occurred_at
         await activities.transition(
             session,
             activity,
@@ -179,8 +182,6 @@ async def submit_result(
             reason=f"result {result_type.code} ({data.status})",
             forced=data.hard_override,
         )
-        activity.occurred_at = data.occurred_at
-    activity.updated_at = now
     await session.flush()
     return result
 
