@@ -79,7 +79,7 @@ def received_at(request: Request) -> datetime:
     return moment
 
 
-def request_session(request: Request) -> AsyncSession:
+async def request_session(request: Request) -> AsyncSession:
     session: AsyncSession = request.state.session
     return session
 
