@@ -17,6 +17,9 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
     workers: Annotated[int, typer.Option(help="Server processes.", min=1)] = 1,
+    access_log: Annotated[
+        bool, typer.Option(help="Log every request (off by default: it costs ~10% throughput).")
+    ] = False,
 ) -> None:
     """Apply pending migrations, then serve the API with uvicorn (the app factory, per worker)."""
     settings = load_settings()
@@ -29,4 +32,7 @@ def serve(
         port=port,
         workers=workers,
         log_level=settings.log_level.lower(),
+        access_log=access_log,
+        loop="uvloop",
+        http="httptools",
     )
