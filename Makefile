@@ -44,6 +44,7 @@ bench: install ## Benchmarks against the machine's limits (not tests; ~10 min; n
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	@$(UV) run --frozen python -m tests.create_database "$(BENCH_PG_URL)"
 	BENCH_PG_URL="$(BENCH_PG_URL)" $(UV) run --frozen python -m bench.run $(BENCH_ARGS)
+	$(UV) run --frozen python -m bench.dispatch
 
 .PHONY: bench-dispatch
 bench-dispatch: install ## Push dispatch: 5,000 tasks, commit→receiver p50/p99, deliveries/s (~2 min; PostgreSQL)
