@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
+import pytest
 
+from taskbridge.dispatch import sender
 from taskbridge.dispatch.backoff import retry_delay
 from taskbridge.kit.time import utcnow
 from taskbridge.models import DispatchConfig
@@ -148,3 +150,19 @@ async def test_gone_deactivates_the_config_and_the_task_stays_ready(
     later = await pusher.task()
     assert await pusher.deliveries(later.id) == []
     assert len(receiver.requests) == 1
+
+
+async def test_a_slow_endpoint_times_out_and_is_retried(
+    pusher: Pusher, receiver: Receiver, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sender, "TIMEOUT_SECONDS", 0.2)  # the real deadline is 10 s
+    receiver.delay = 1.0
+    task = await pusher.task()
+    clock.at = utcnow()
+    await pusher.dispatcher(clock).drain()
+    [attempt] = await pusher.attempts()
+    assert (attempt.outcome, attempt.status_code) == ("TIMEOUT", None)
+    assert attempt.error == "no response within 0.2 s"
+    assert 150 <= attempt.duration_ms < 1000
+    [delivery] = await pusher.deliveries(task.id)
+    assert (delivery.status, delivery.attempts) == ("PENDING", 1)

@@ -150,6 +150,34 @@ async def _post(
             return response.status_code, await _read_limited(response)
 
 
+def _mock(now: datetime, url: str | None) -> Attempt:
+    """The MOCK provider: no network, a success with a generated provider id."""
+    mock_id = f"mock_{uuid.uuid4().hex}"
+    simulated = json.dumps({"provider_activity_id": mock_id})
+    return Attempt(
+        now, url, AttemptOutcome.SUCCESS, response_body=simulated, provider_activity_id=mock_id
+    )
+
+
+def _headers(target: Target, msg_id: str, body: str) -> dict[str, str]:
+    headers = {
+        "content-type": "application/json",
+        **webhook_headers(target.signing_secrets, msg_id, utcnow(), body),
+    }
+    if target.auth_header is not None:
+        headers[target.auth_header[0]] = target.auth_header[1]
+    return headers
+
+
+def _transport_failure(exc: Exception) -> tuple[AttemptOutcome, str]:
+    if isinstance(exc, TimeoutError):
+        return AttemptOutcome.TIMEOUT, f"no response within {TIMEOUT_SECONDS:g} s"
+    if isinstance(exc, httpx.TimeoutException):
+        return AttemptOutcome.TIMEOUT, f"timed out: {type(exc).__name__}"
+    error = f"{type(exc).__name__}: {exc}"[:MAX_STORED_RESPONSE]
+    return AttemptOutcome.CONNECTION_ERROR, error
+
+
 async def send(
     client: httpx.AsyncClient,
     target: Target,
@@ -166,42 +194,22 @@ async def send(
     """
     url = target.endpoint_url
     if target.provider == Provider.MOCK:
-        mock_id = f"mock_{uuid.uuid4().hex}"
-        simulated = json.dumps({"provider_activity_id": mock_id})
-        return Attempt(
-            now, url, AttemptOutcome.SUCCESS, response_body=simulated, provider_activity_id=mock_id
-        )
-    started = time.perf_counter()
-
-    def elapsed() -> int:
-        return round((time.perf_counter() - started) * 1000)
-
+        return _mock(now, url)
     if url is None:
         return Attempt(now, url, AttemptOutcome.REFUSED, error="the config has no endpoint_url")
     try:
         await check_endpoint(url, allow_private_networks=allow_private_networks)
     except EndpointRefused as refused:
         return Attempt(now, url, AttemptOutcome.REFUSED, error=f"endpoint_url {refused}")
-    headers = {
-        "content-type": "application/json",
-        **webhook_headers(target.signing_secrets, msg_id, utcnow(), body),
-    }
-    if target.auth_header is not None:
-        headers[target.auth_header[0]] = target.auth_header[1]
+    started = time.perf_counter()
     try:
-        status, raw = await _post(client, url, body.encode(), headers)
-    except TimeoutError:
-        error = f"no response within {TIMEOUT_SECONDS:g} s"
-        return Attempt(now, url, AttemptOutcome.TIMEOUT, error=error, duration_ms=elapsed())
-    except httpx.TimeoutException as exc:
-        error = f"timed out: {type(exc).__name__}"
-        return Attempt(now, url, AttemptOutcome.TIMEOUT, error=error, duration_ms=elapsed())
-    except httpx.HTTPError as exc:
-        error = f"{type(exc).__name__}: {exc}"[:MAX_STORED_RESPONSE]
-        return Attempt(
-            now, url, AttemptOutcome.CONNECTION_ERROR, error=error, duration_ms=elapsed()
-        )
+        status, raw = await _post(client, url, body.encode(), _headers(target, msg_id, body))
+    except (TimeoutError, httpx.HTTPError) as exc:
+        outcome, error = _transport_failure(exc)
+        duration = round((time.perf_counter() - started) * 1000)
+        return Attempt(now, url, outcome, error=error, duration_ms=duration)
     outcome, problem = _classify(status)
+    succeeded = outcome == AttemptOutcome.SUCCESS
     return Attempt(
         attempted_at=now,
         endpoint_url=url,
@@ -209,8 +217,6 @@ async def send(
         status_code=status,
         response_body=raw.decode("utf-8", errors="replace")[:MAX_STORED_RESPONSE],
         error=problem,
-        duration_ms=elapsed(),
-        provider_activity_id=provider_activity_id_of(raw)
-        if outcome == AttemptOutcome.SUCCESS
-        else None,
+        duration_ms=round((time.perf_counter() - started) * 1000),
+        provider_activity_id=provider_activity_id_of(raw) if succeeded else None,
     )
