@@ -130,4 +130,6 @@ async def force_dispatch(
         await session.flush()
         await outbox.announce(session)
         return pending
-    return await outbox.enqueue(session, activity, config)
+    delivery = await outbox.enqueue(session, activity, config)
+    await session.flush()
+    return delivery
