@@ -134,7 +134,9 @@ async def delete_dispatch_config(
     "/dispatch-configs/{config_id}/rotate-secret",
     response_model=DispatchConfigWithSecret,
     responses={**AUTH_RESPONSES, **CONFIG_404},
-    openapi_extra=documented_body(SecretRotation),
+    openapi_extra={
+        "requestBody": {**documented_body(SecretRotation)["requestBody"], "required": False}
+    },
 )
 async def rotate_signing_secret(
     config_id: uuid.UUID,
