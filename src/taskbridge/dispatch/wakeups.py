@@ -25,8 +25,9 @@ class Wakeup:
         self._loop = asyncio.get_running_loop()
 
     def __call__(self) -> None:
-        """Thread-safe: commits may happen on another thread's loop."""
-        self._loop.call_soon_threadsafe(self.event.set)
+        """Thread-safe: commits may happen on another thread's loop. Never fails a commit."""
+        with contextlib.suppress(RuntimeError):  # this dispatcher's loop has closed
+            self._loop.call_soon_threadsafe(self.event.set)
 
     def __enter__(self) -> Wakeup:
         outbox.add_waker(self)
