@@ -23,7 +23,7 @@ from taskbridge.kit.time import format_timestamp, utcnow
 
 TIMEOUT_SECONDS = 10.0
 MAX_STORED_RESPONSE = 2048
-"""Characters of a response body kept in the attempt log."""
+"""Bytes of a response body kept in the attempt log (cut at a character boundary)."""
 MAX_READ_RESPONSE = 64 * 1024
 """Bytes of a response body read at most (enough to find ``provider_activity_id``)."""
 MAX_PROVIDER_ID = 255
@@ -215,7 +215,7 @@ async def send(
         endpoint_url=url,
         outcome=outcome,
         status_code=status,
-        response_body=raw.decode("utf-8", errors="replace")[:MAX_STORED_RESPONSE],
+        response_body=raw[:MAX_STORED_RESPONSE].decode("utf-8", errors="ignore"),
         error=problem,
         duration_ms=round((time.perf_counter() - started) * 1000),
         provider_activity_id=provider_activity_id_of(raw) if succeeded else None,
