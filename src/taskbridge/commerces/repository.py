@@ -58,11 +58,10 @@ class CommerceRepository(TenantRepository):
             )
 
     async def update_many(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Rows carry ``id``; updated by primary key within this tenant."""
-        for row in rows:
-            values = {k: v for k, v in row.items() if k != "id"}
+        """Rows carry ``id``; one executemany by primary key, within this tenant."""
+        if rows:
             await self.session.execute(
-                update(Commerce)
-                .where(Commerce.id == row["id"], Commerce.tenant_id == self.tenant_id)
-                .values(**values)
+                update(Commerce).where(Commerce.tenant_id == self.tenant_id),
+                list(rows),
+                execution_options={"synchronize_session": False},
             )

@@ -59,10 +59,10 @@ class OperatorRepository(TenantRepository):
             )
 
     async def update_many(self, rows: Sequence[dict[str, Any]]) -> None:
-        for row in rows:
-            values = {k: v for k, v in row.items() if k != "id"}
+        """Rows carry ``id``; one executemany by primary key, within this tenant."""
+        if rows:
             await self.session.execute(
-                update(Operator)
-                .where(Operator.id == row["id"], Operator.tenant_id == self.tenant_id)
-                .values(**values)
+                update(Operator).where(Operator.tenant_id == self.tenant_id),
+                list(rows),
+                execution_options={"synchronize_session": False},
             )
