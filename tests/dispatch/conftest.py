@@ -6,9 +6,9 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -111,6 +111,7 @@ class Pusher:
     secret: str
     settings: Settings
     factory: async_sessionmaker[AsyncSession]
+    made: list[Dispatcher] = field(default_factory=list)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -121,10 +122,12 @@ class Pusher:
         return self.world.tenant.id
 
     def dispatcher(self, clock: FakeClock | None = None, **changes: Any) -> Dispatcher:
+        """A dispatcher on the test database (shut down after the test); jitter factor 1."""
         settings = self.settings.model_copy(update=changes) if changes else self.settings
-        if clock is None:
-            return Dispatcher(settings, self.factory, rand=lambda: 0.5)
-        return Dispatcher(settings, self.factory, now=clock, rand=lambda: 0.5)
+        now = clock or utcnow
+        made = Dispatcher(settings, self.factory, now=now, rand=lambda: 0.5)
+        self.made.append(made)
+        return made
 
     async def task(self, **fields: Any) -> Activity:
         async with session_scope(self.factory) as session:
@@ -171,12 +174,12 @@ async def make_config(
 @pytest.fixture
 async def pusher(
     session_factory: async_sessionmaker[AsyncSession], settings: Settings, receiver: Receiver
-) -> Pusher:
+) -> AsyncIterator[Pusher]:
     world = await build_world(session_factory)
     async with session_scope(session_factory) as session:
         key = await create_key(session, world.tenant.id, *Permission, name="admin")
     shown = await make_config(session_factory, settings, world.tenant.id, receiver.url)
-    return Pusher(
+    pushing = Pusher(
         world=world,
         key=key,
         config_id=shown.config.id,
@@ -184,3 +187,6 @@ async def pusher(
         settings=settings,
         factory=session_factory,
     )
+    yield pushing
+    for dispatcher in pushing.made:
+        await dispatcher.shutdown()
