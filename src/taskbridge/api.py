@@ -14,14 +14,17 @@ from taskbridge.result_types.endpoints import router as result_types_router
 from taskbridge.results.endpoints import router as results_router
 from taskbridge.users.endpoints import auth_router, users_router
 
-api_router = APIRouter()
-api_router.include_router(integration_router)
-api_router.include_router(api_keys_router)
-api_router.include_router(result_types_router)
-api_router.include_router(commerces_router)
-api_router.include_router(operators_router)
-api_router.include_router(activities_router)
-api_router.include_router(results_router)
-api_router.include_router(dispatch_router)
-api_router.include_router(auth_router)
-api_router.include_router(users_router)
+API_ROUTERS: tuple[APIRouter, ...] = (
+    integration_router,
+    api_keys_router,
+    result_types_router,
+    commerces_router,
+    operators_router,
+    activities_router,
+    results_router,
+    dispatch_router,
+    auth_router,
+    users_router,
+)
+"""Included one by one into the app (not through an enclosing router: every level of nesting is
+walked on every request), the integration hot path first."""

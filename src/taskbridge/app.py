@@ -12,7 +12,7 @@ from fastapi.openapi.utils import get_openapi
 
 from taskbridge import __version__
 from taskbridge.activities.schemas import TaskFilters
-from taskbridge.api import api_router
+from taskbridge.api import API_ROUTERS
 from taskbridge.auth.principal import ApiKeyPrincipal
 from taskbridge.config import Settings, get_settings
 from taskbridge.db import create_engine, create_session_factory
@@ -61,7 +61,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.cache_ttl_seconds
     )
     install_error_handlers(app)
-    app.include_router(api_router)
+    for router in API_ROUTERS:
+        app.include_router(router)
     app.include_router(metrics_router)
     app.mount("/admin", create_panel(settings, app.state.session_factory), name="admin")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
