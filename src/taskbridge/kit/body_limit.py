@@ -1,4 +1,8 @@
-"""Refuse request bodies above the configured size with the contract's 413."""
+"""Refuse request bodies above the configured size with the contract's 413.
+
+FastAPI's own ``max_body_size`` answers a declared over-limit ``Content-Length`` with Starlette's
+plain 413, not the contract's error body, so the limit is kept here.
+"""
 
 from __future__ import annotations
 
