@@ -302,7 +302,7 @@ def main() -> None:
     parser.add_argument("--postgres", default=DEFAULT_PG, help="a database this bench may wipe")
     parser.add_argument("--tasks", type=int, default=5000)
     parser.add_argument("--writers", type=int, default=4, help="concurrent creating sessions")
-    parser.add_argument("--concurrency", type=int, default=32, help="dispatcher in-flight sends")
+    parser.add_argument("--concurrency", type=int, default=64, help="dispatcher in-flight sends")
     args = parser.parse_args()
     from tests.create_database import ensure_database
 

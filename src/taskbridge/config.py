@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     )
     dispatch_poll_interval: float = Field(default=2.0, gt=0, le=60)
     dispatch_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
-    dispatch_concurrency: int = Field(default=32, ge=1, le=500)
+    dispatch_concurrency: int = Field(default=64, ge=1, le=500)
 
     def resolved_database_url(self) -> str:
         """The async SQLAlchemy URL, accepting plain ``postgresql://`` and ``sqlite:///`` forms."""
