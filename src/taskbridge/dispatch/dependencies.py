@@ -15,7 +15,7 @@ from taskbridge.dispatch.schemas import SecretRotation
 from taskbridge.errors import validation_failure
 
 
-def app_settings(request: Request) -> Settings:
+async def app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

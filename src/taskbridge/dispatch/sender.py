@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import json
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -27,12 +25,6 @@ MAX_STORED_RESPONSE = 2048
 MAX_READ_RESPONSE = 64 * 1024
 """Bytes of a response body read at most (enough to find ``provider_activity_id``)."""
 MAX_PROVIDER_ID = 255
-
-if importlib.util.find_spec("sniffio") is None:
-    # httpcore tries ``import sniffio`` several times per request; without the package every try
-    # searches sys.path again (a tenth of a dispatcher's CPU). Record the miss once.
-    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
-
 
 @dataclass(frozen=True, slots=True)
 class Target:
