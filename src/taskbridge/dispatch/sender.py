@@ -26,6 +26,7 @@ MAX_READ_RESPONSE = 64 * 1024
 """Bytes of a response body read at most (enough to find ``provider_activity_id``)."""
 MAX_PROVIDER_ID = 255
 
+
 @dataclass(frozen=True, slots=True)
 class Target:
     """Where and how one config's messages are sent (secrets already unsealed)."""
