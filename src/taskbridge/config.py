@@ -30,6 +30,9 @@ class Settings(BaseSettings):
         description="How long a process reuses API keys and result-type catalogues it read.",
     )
     db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_pool_timeout: float = Field(
+        default=10.0, gt=0, le=120, description="Seconds a request waits for a free connection."
+    )
     log_level: str = "INFO"
     log_json: bool = False
     dispatch_allow_private_networks: bool = Field(

@@ -54,13 +54,19 @@ def create_engine(settings: Settings) -> AsyncEngine:
     url = make_url(settings.resolved_database_url())
     if url.get_backend_name() == "sqlite":
         ensure_database_folder(settings)
-        engine = create_async_engine(url, pool_size=settings.db_pool_size, max_overflow=0)
+        engine = create_async_engine(
+            url,
+            pool_size=settings.db_pool_size,
+            max_overflow=0,
+            pool_timeout=settings.db_pool_timeout,
+        )
         _configure_sqlite(engine)
         return engine
     return create_async_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=0,
+        pool_timeout=settings.db_pool_timeout,
         pool_pre_ping=False,
     )
 

@@ -11,8 +11,10 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 log = structlog.get_logger(__name__)
 
@@ -175,9 +177,28 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+OVERLOADED = "Service temporarily overloaded; retry shortly"
+
+
+async def _pool_exhausted(request: Request, _exc: Exception) -> JSONResponse:
+    """No database connection came free in time: the client may retry, nothing was written."""
+    log.warning("database_pool_exhausted", path=request.url.path)
+    response = error_response(503, OVERLOADED)
+    response.headers["Retry-After"] = "1"
+    return response
+
+
+async def _client_gone(request: Request, _exc: Exception) -> Response:
+    """The client hung up while sending its body: nobody is left to answer."""
+    log.info("client_disconnected", path=request.url.path)
+    return Response(status_code=400)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Every error leaves in the contract body."""
     app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(PoolTimeout, _pool_exhausted)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
