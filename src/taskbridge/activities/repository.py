@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Row, Select, and_, exists, func, select, tuple_
+from sqlalchemy import Row, Select, Subquery, and_, exists, func, select, tuple_
 from sqlalchemy.orm import aliased
 
 from taskbridge.activities.schemas import TaskFilters
@@ -43,17 +43,23 @@ def _task_row(row: Row[Activity, str, str, str, str, ActivityResult]) -> TaskRow
 
 
 class ActivityRepository(TenantRepository):
-    def _rows(self) -> Select[Activity, str, str, str, str, ActivityResult]:
+    def _rows(
+        self, page: Subquery | None = None
+    ) -> Select[Activity, str, str, str, str, ActivityResult]:
+        """Activities with their list-item columns; only those of ``page`` (a subquery with an
+        ``id`` column, joined first) when given."""
+        stmt = select(
+            Activity,
+            Commerce.external_id,
+            Commerce.name,
+            Operator.external_id,
+            Operator.name,
+            CurrentResult,
+        )
+        if page is not None:
+            stmt = stmt.select_from(page).join(Activity, Activity.id == page.c.id)
         return (
-            select(
-                Activity,
-                Commerce.external_id,
-                Commerce.name,
-                Operator.external_id,
-                Operator.name,
-                CurrentResult,
-            )
-            .join(Commerce, Commerce.id == Activity.commerce_id)
+            stmt.join(Commerce, Commerce.id == Activity.commerce_id)
             .outerjoin(Operator, Operator.id == Activity.operator_id)
             .outerjoin(
                 CurrentResult,
@@ -117,13 +123,25 @@ class ActivityRepository(TenantRepository):
     async def list_tasks(
         self, filters: TaskFilters, *, offset: int, limit: int, after: Cursor | None
     ) -> list[TaskRow]:
-        """A page ordered by ``scheduled_at`` desc, then id desc; keyset when ``after`` is set."""
-        stmt = self._filtered(self._rows(), filters)
+        """A page ordered by ``scheduled_at`` desc, then id desc; keyset when ``after`` is set.
+
+        The page's ids are chosen first, on ``activities`` alone (an index walk, at any depth),
+        and only those rows are joined to their commerce, operator and current result: the cost of
+        the joins never grows with the offset, whatever the planner believes about the tables.
+        """
+        ids = self._filtered(
+            select(Activity.id, Activity.scheduled_at).where(Activity.tenant_id == self.tenant_id),
+            filters,
+        )
         if after is not None:
-            stmt = stmt.where(tuple_(Activity.scheduled_at, Activity.id) < (after.at, after.id))
-        else:
-            stmt = stmt.offset(offset)
-        stmt = stmt.order_by(Activity.scheduled_at.desc(), Activity.id.desc()).limit(limit)
+            ids = ids.where(tuple_(Activity.scheduled_at, Activity.id) < (after.at, after.id))
+        page = (
+            ids.order_by(Activity.scheduled_at.desc(), Activity.id.desc())
+            .offset(None if after is not None else offset)
+            .limit(limit)
+            .subquery("page")
+        )
+        stmt = self._rows(page).order_by(page.c.scheduled_at.desc(), page.c.id.desc())
         return [_task_row(row) for row in (await self.session.execute(stmt)).all()]
 
     async def get_task(self, activity_id: uuid.UUID) -> TaskRow | None:
