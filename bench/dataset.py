@@ -167,7 +167,7 @@ async def _copy_postgres(settings: Settings, rows: dict[str, list[tuple[Any, ...
                 await connection.copy_records_to_table(
                     table, records=records, columns=COLUMNS[table]
                 )
-        await connection.execute("ANALYZE")
+        await connection.execute("VACUUM ANALYZE")
     finally:
         await connection.close()
 

@@ -104,7 +104,17 @@ def run_wrk(
 ) -> Measurement:
     """``wrk -t1 -c64`` pinned to the load core; a short warm-up run first."""
     url = f"http://127.0.0.1:{port}"
-    base = ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{CONNECTIONS}", "--latency"]
+    base = [
+        "taskset",
+        "-c",
+        LOAD_CORE,
+        "wrk",
+        "-t1",
+        f"-c{CONNECTIONS}",
+        "--latency",
+        "--timeout",
+        "10s",
+    ]
     script_args = ["-s", str(HERE / "lua" / script), url, "--", *args]
     if warmup:
         subprocess.run([*base, f"-d{warmup}s", *script_args], capture_output=True, check=True)

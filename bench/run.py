@@ -32,6 +32,15 @@ def _ratio(m: Measurement, limit: Measurement | None) -> Measurement:
     return m
 
 
+def _measure(
+    name: str, script: str, args: list[str], env: dict[str, str], *, warmup: int = 2
+) -> tuple[Measurement, float]:
+    """One scenario on a fresh server, so a slow scenario's backlog cannot spill into the next."""
+    with running_server("taskbridge.app:create_app", factory=True, env=env) as (port, server):
+        measured = run_wrk(name, port, script, args, warmup=warmup)
+        return measured, peak_rss_mb(server)
+
+
 def _postgres_rows(args: argparse.Namespace, limit: Measurement) -> tuple[list[Measurement], float]:
     settings = Settings(database_url=args.postgres)
     upgrade(settings)
@@ -39,42 +48,33 @@ def _postgres_rows(args: argparse.Namespace, limit: Measurement) -> tuple[list[M
     deep = asyncio.run(dataset.deep_cursor(settings, bench.tenant_id, args.tasks // 2))
     ready = asyncio.run(dataset.ready_tasks(settings, bench.tenant_id, 2 * args.writes))
     http_ids, direct_ids = ready[: args.writes], ready[args.writes :]
-    rows: list[Measurement] = []
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as ids:
+        ids.write("\n".join(http_ids))
+    key = bench.key
+    scenarios: list[tuple[str, str, list[str]]] = [
+        ("PG GET configs", "get.lua", [key, CONFIGS]),
+        ("PG GET tasks first page (20)", "get.lua", [key, f"{TASKS}?per_page=20"]),
+        ("PG GET tasks first page (100)", "get.lua", [key, f"{TASKS}?per_page=100"]),
+        ("PG GET tasks deep page (cursor, 20)", "get.lua", [key, f"{TASKS}?cursor={deep}"]),
+        *(
+            (f"PG GET tasks filtered ({query})", "get.lua", [key, f"{TASKS}?{query}"])
+            for query in ("status=COMPLETED", "channel=SMS", "external_commerce_id=COM-0042")
+        ),
+        (
+            f"PG GET tasks deep page (offset {args.tasks // 2}, 20)",
+            "get.lua",
+            [key, f"{TASKS}?page={args.tasks // 2 // 20}"],
+        ),
+        ("PG POST result", "submit.lua", [key, ids.name]),
+    ]
     env = {"TASKBRIDGE_DATABASE_URL": args.postgres}
-    with running_server("taskbridge.app:create_app", factory=True, env=env) as (port, server):
-        key = bench.key
-        rows.append(_ratio(run_wrk("PG GET configs", port, "get.lua", [key, CONFIGS]), limit))
-        for per_page in (20, 100):
-            path = f"{TASKS}?per_page={per_page}"
-            rows.append(
-                run_wrk(f"PG GET tasks first page ({per_page})", port, "get.lua", [key, path])
-            )
-        rows.append(
-            run_wrk(
-                "PG GET tasks deep page (cursor, 20)",
-                port,
-                "get.lua",
-                [key, f"{TASKS}?cursor={deep}"],
-            )
-        )
-        rows.append(
-            run_wrk(
-                "PG GET tasks deep page (offset 500000, 20)",
-                port,
-                "get.lua",
-                [key, f"{TASKS}?page={args.tasks // 2 // 20}"],
-            )
-        )
-        for query in ("status=COMPLETED", "channel=SMS", "external_commerce_id=COM-0042"):
-            rows.append(
-                run_wrk(
-                    f"PG GET tasks filtered ({query})", port, "get.lua", [key, f"{TASKS}?{query}"]
-                )
-            )
-        with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as ids:
-            ids.write("\n".join(http_ids))
-        post = run_wrk("PG POST result", port, "submit.lua", [key, ids.name], warmup=0)
-        rss = peak_rss_mb(server)
+    rows: list[Measurement] = []
+    rss = 0.0
+    for name, script, script_args in scenarios:
+        measured, peak = _measure(name, script, script_args, env, warmup=0 if "POST" in name else 2)
+        rows.append(measured)
+        rss = max(rss, peak)
+    _ratio(rows[0], limit)
     url = args.postgres.replace("postgresql+asyncpg://", "postgresql://")
     direct = asyncio.run(
         transaction_rate(url, bench.tenant_id, direct_ids, concurrency=64, seconds=10)
@@ -82,7 +82,8 @@ def _postgres_rows(args: argparse.Namespace, limit: Measurement) -> tuple[list[M
     db_limit = Measurement(
         "asyncpg transaction (limit)", direct["tps"], direct["p50_ms"], direct["p99_ms"], 0
     )
-    rows += [_ratio(post, db_limit), db_limit]
+    _ratio(rows[-1], db_limit)
+    rows.append(db_limit)
     return rows, rss
 
 
