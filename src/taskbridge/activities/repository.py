@@ -89,13 +89,16 @@ class ActivityRepository(TenantRepository):
         if filters.channel is not None:
             stmt = stmt.where(Activity.channel == str(filters.channel))
         if filters.external_commerce_id is not None:
+            # External ids are unique per tenant: an equality lets the planner walk the
+            # (commerce_id, scheduled_at) index in page order.
             stmt = stmt.where(
-                Activity.commerce_id.in_(
-                    select(Commerce.id).where(
-                        Commerce.tenant_id == self.tenant_id,
-                        Commerce.external_id == filters.external_commerce_id,
-                    )
+                Activity.commerce_id
+                == select(Commerce.id)
+                .where(
+                    Commerce.tenant_id == self.tenant_id,
+                    Commerce.external_id == filters.external_commerce_id,
                 )
+                .scalar_subquery()
             )
         if filters.external_operator_id is not None:
             stmt = stmt.where(
