@@ -15,36 +15,12 @@ from taskbridge.kit.time import format_timestamp, utcnow
 from taskbridge.models import Activity, ActivityEvent
 from tests.admin.conftest import Admin
 from tests.factories import create_task
+from tests.integration.support import TASK_KEYS
 
 ACTIVITIES = "/api/activities"
 TASKS = "/api/activities/tasks"
 SUBMIT = "/api/integration/activity-results/tasks"
-ADMIN_FIELDS = {
-    "id",
-    "activityOrigin",
-    "type",
-    "status",
-    "internalStatus",
-    "channel",
-    "scheduledAt",
-    "occurredAt",
-    "createdAt",
-    "updatedAt",
-    "lifecycleStatus",
-    "lifecycleStatusLabel",
-    "lifecycleStatusDetail",
-    "canForceRetryDispatch",
-    "commerceExternalId",
-    "commerceName",
-    "operatorExternalId",
-    "operatorName",
-    "providerActivityId",
-    "reason",
-    "parentActivityId",
-    "idempotencyKey",
-    "dispatchAttempts",
-    "result",
-}
+ADMIN_FIELDS = TASK_KEYS | {"internalStatus", "idempotencyKey", "dispatchAttempts"}
 SCHEDULED = "2026-05-04T13:00:00.000Z"
 
 

@@ -28,9 +28,8 @@ TENANT_HEADER = "x-tenant-id"
 async def current_api_key(request: Request) -> ApiKeyPrincipal:
     """The key of ``x-api-key`` (401 otherwise).
 
-    Keys are read through a per-process cache whose entries live ``cache_ttl_seconds`` (at most one
-    second), so a
-    revocation committed by any process is honoured everywhere within that time.
+    Keys are read through a per-process cache whose entries live ``cache_ttl_seconds`` (at most
+    one second), so a revocation committed by any process is honoured everywhere within that time.
     """
     cached: ApiKeyPrincipal | None = getattr(request.state, "principal", None)
     if cached is not None:

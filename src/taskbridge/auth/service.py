@@ -64,11 +64,6 @@ def usable(principal: ApiKeyPrincipal | None) -> ApiKeyPrincipal:
     return principal
 
 
-async def authenticate_api_key(session: AsyncSession, plaintext: str | None) -> ApiKeyPrincipal:
-    """The principal for a presented key, or 401 for a missing, unknown, revoked or expired one."""
-    return usable(await load_principal(session, key_digest(plaintext)))
-
-
 @dataclass(frozen=True, slots=True)
 class CreatedApiKey:
     key: ApiKey

@@ -31,10 +31,6 @@ def format_timestamp(value: datetime) -> str:
     return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
-def format_optional(value: datetime | None) -> str | None:
-    return None if value is None else format_timestamp(value)
-
-
 def parse_aware(value: Any) -> datetime:
     """Parse an ISO 8601 string that carries a time zone; anything else is refused."""
     if isinstance(value, datetime):
