@@ -67,26 +67,32 @@ class Receiver:
             def do_POST(self) -> None:
                 started = time.time()
                 length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length)
+                if len(body) < length:
+                    # The sender died mid-body (a kill -9 test): no server would take a
+                    # truncated request as delivered, so neither does this one.
+                    self.close_connection = True
+                    return
                 request = Received(
                     path=self.path,
                     headers={k.lower(): v for k, v in self.headers.items()},
-                    body=self.rfile.read(length),
+                    body=body,
                     started=started,
                 )
                 if len(receiver.requests) >= receiver.max_requests:
-                    status, body = 503, b"too many requests for this test"
+                    status, answer = 503, b"too many requests for this test"
                 else:
                     receiver.requests.append(request)
                     if receiver.delay:
                         time.sleep(receiver.delay)
-                    status, body = receiver.answer(request)
+                    status, answer = receiver.answer(request)
                 self.send_response(status)
                 self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
+                self.send_header("content-length", str(len(answer)))
                 if 300 <= status < 400:
                     self.send_header("location", f"http://127.0.0.1:{receiver.port}/elsewhere")
                 self.end_headers()
-                self.wfile.write(body)
+                self.wfile.write(answer)
                 request.finished = time.time()
 
             def log_message(self, *_args: Any) -> None:
