@@ -25,6 +25,10 @@ TASKS = "/api/integration/activities/tasks"
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/taskbridge_bench"
 
 
+def _wanted(args: argparse.Namespace, name: str) -> bool:
+    return not args.only or any(part.lower() in name.lower() for part in args.only)
+
+
 def _ratio(m: Measurement, limit: Measurement | None) -> Measurement:
     if limit is not None and limit.requests_per_second:
         m.limit_name = limit.name
@@ -71,10 +75,15 @@ def _postgres_rows(args: argparse.Namespace, limit: Measurement) -> tuple[list[M
     rows: list[Measurement] = []
     rss = 0.0
     for name, script, script_args in scenarios:
+        if not _wanted(args, name):
+            continue
         measured, peak = _measure(name, script, script_args, env, warmup=0 if "POST" in name else 2)
         rows.append(measured)
         rss = max(rss, peak)
-    _ratio(rows[0], limit)
+    if rows and rows[0].name == "PG GET configs":
+        _ratio(rows[0], limit)
+    if not rows or rows[-1].name != "PG POST result":
+        return rows, rss
     url = args.postgres.replace("postgresql+asyncpg://", "postgresql://")
     direct = asyncio.run(
         transaction_rate(url, bench.tenant_id, direct_ids, concurrency=64, seconds=10)
@@ -124,14 +133,21 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=int(os.environ.get("BENCH_TASKS", 1_000_000)))
     parser.add_argument("--writes", type=int, default=60_000, help="distinct tasks per write run")
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="only scenarios whose name holds TEXT (repeatable); the limits run as needed",
+    )
     args = parser.parse_args()
 
     with running_server("bench.bare_app:app", factory=False) as (port, _):
         limit = run_wrk("bare ASGI (limit)", port, "get.lua", ["-", CONFIGS])
     rows, rss = _postgres_rows(args, limit)
     rows.insert(0, limit)
-    db_limit = next(m for m in rows if m.name.startswith("asyncpg"))
-    if not args.skip_sqlite:
+    db_limit = next((m for m in rows if m.name.startswith("asyncpg")), None)
+    if not args.skip_sqlite and _wanted(args, "SQLite POST result"):
         rows.append(_sqlite_row(args, db_limit))
     table = render(rows, rss)
     print(table)

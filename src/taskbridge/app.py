@@ -19,6 +19,7 @@ from taskbridge.db import create_engine, create_session_factory
 from taskbridge.dispatch.metrics import router as metrics_router
 from taskbridge.dispatch.worker import dispatcher_in_background
 from taskbridge.errors import install_error_handlers
+from taskbridge.integration.configs import ConfigsFastPath
 from taskbridge.kit.body import add_documented_bodies
 from taskbridge.kit.body_limit import BodySizeLimit
 from taskbridge.kit.cache import LargeCountCache, TtlCache
@@ -55,8 +56,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = create_session_factory(engine)
-    app.state.api_key_cache = TtlCache[str, ApiKeyPrincipal | None](settings.cache_ttl_seconds)
-    app.state.catalogue_cache = TtlCache[uuid.UUID, Catalogue](settings.cache_ttl_seconds)
+    # Keys and catalogues are read on every integration request: reloaded ahead of expiry.
+    ttl, refresh_after = settings.cache_ttl_seconds, settings.cache_ttl_seconds / 2
+    app.state.api_key_cache = TtlCache[str, ApiKeyPrincipal | None](
+        ttl, refresh_after=refresh_after
+    )
+    app.state.catalogue_cache = TtlCache[uuid.UUID, Catalogue](ttl, refresh_after=refresh_after)
     app.state.task_count_cache = LargeCountCache[tuple[uuid.UUID, TaskFilters]](
         settings.cache_ttl_seconds
     )
@@ -66,6 +71,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics_router)
     app.mount("/admin", create_panel(settings, app.state.session_factory), name="admin")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        ConfigsFastPath, keys=app.state.api_key_cache, catalogues=app.state.catalogue_cache
+    )
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

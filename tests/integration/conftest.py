@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
+import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from taskbridge.app import create_app
+from taskbridge.config import Settings
 from tests.factories import World, build_world
 
 
@@ -18,3 +24,20 @@ async def world(session_factory: async_sessionmaker[AsyncSession]) -> World:
 async def other_world(session_factory: async_sessionmaker[AsyncSession], world: World) -> World:
     """A second tenant built the same way, to prove nothing crosses between tenants."""
     return await build_world(session_factory, slug="globex")
+
+
+@pytest.fixture
+async def cached_app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """Another process's app on the same database, caching with the production TTL."""
+    production_ttl = Settings.model_fields["cache_ttl_seconds"].default
+    assert production_ttl > 0
+    application = create_app(settings.model_copy(update={"cache_ttl_seconds": production_ttl}))
+    yield application
+    await application.state.engine.dispose()
+
+
+@pytest.fixture
+async def cached_client(cached_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=cached_app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http

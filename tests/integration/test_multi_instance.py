@@ -5,16 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from taskbridge.app import create_app
 from taskbridge.auth import service as auth
-from taskbridge.config import Settings
 from taskbridge.db import session_scope
 from taskbridge.result_types import service as result_types
 from taskbridge.result_types.schemas import ResultTypeCreate, ResultTypeUpdate
@@ -28,23 +25,6 @@ from tests.integration.support import (
 )
 
 WITHIN = 1.0
-
-
-@pytest.fixture
-async def second_app(settings: Settings) -> AsyncIterator[FastAPI]:
-    """Another process's app, caching keys and catalogues with the production TTL."""
-    production_ttl = Settings.model_fields["cache_ttl_seconds"].default
-    assert production_ttl > 0
-    application = create_app(settings.model_copy(update={"cache_ttl_seconds": production_ttl}))
-    yield application
-    await application.state.engine.dispose()
-
-
-@pytest.fixture
-async def second_client(second_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=second_app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        yield http
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], within: float = WITHIN) -> float:
@@ -64,32 +44,32 @@ async def codes(client: httpx.AsyncClient, world: World) -> list[str]:
 
 async def test_revoked_key_is_refused_by_the_other_instance_within_a_second(
     client: httpx.AsyncClient,
-    second_client: httpx.AsyncClient,
+    cached_client: httpx.AsyncClient,
     session_factory: async_sessionmaker[AsyncSession],
     world: World,
 ) -> None:
-    for http in (client, second_client):
+    for http in (client, cached_client):
         assert (await http.get(CONFIGS, headers=world.headers)).status_code == 200
     async with session_scope(session_factory) as session:
         [key] = await auth.list_api_keys(session, world.tenant.id)
         await auth.revoke_api_key(session, world.tenant.id, key.id)
 
     async def refused() -> bool:
-        response = await second_client.get(CONFIGS, headers=world.headers)
+        response = await cached_client.get(CONFIGS, headers=world.headers)
         return response.status_code == 401 and response.json() == UNAUTHORIZED
 
     await eventually(refused)
-    submitted = await second_client.post(SUBMIT, headers=world.headers, json=submission_for(world))
+    submitted = await cached_client.post(SUBMIT, headers=world.headers, json=submission_for(world))
     assert submitted.status_code == 401
 
 
 async def test_archived_result_type_disappears_from_the_other_instance(
     client: httpx.AsyncClient,
-    second_client: httpx.AsyncClient,
+    cached_client: httpx.AsyncClient,
     session_factory: async_sessionmaker[AsyncSession],
     world: World,
 ) -> None:
-    assert "SALE_COMPLETED" in await codes(second_client, world)
+    assert "SALE_COMPLETED" in await codes(cached_client, world)
     async with session_scope(session_factory) as session:
         by_code = {rt.code: rt for rt in await result_types.list_all(session, world.tenant.id)}
         await result_types.set_active(
@@ -97,23 +77,23 @@ async def test_archived_result_type_disappears_from_the_other_instance(
         )
 
     async def dropped() -> bool:
-        return "SALE_COMPLETED" not in await codes(second_client, world)
+        return "SALE_COMPLETED" not in await codes(cached_client, world)
 
     await eventually(dropped)
 
     async def submission_refused() -> bool:
         # An unknown activity: 404 while the code is still accepted, 400 once it is refused.
         body = submission(uuid.uuid4(), "SALE_COMPLETED")
-        response = await second_client.post(SUBMIT, headers=world.headers, json=body)
+        response = await cached_client.post(SUBMIT, headers=world.headers, json=body)
         assert response.status_code in {400, 404}
         return response.status_code == 400
 
     await eventually(submission_refused)
-    assert await codes(second_client, world) == ["NOT_INTERESTED", "RESCHEDULE", "NO_CONTACT"]
+    assert await codes(cached_client, world) == ["NOT_INTERESTED", "RESCHEDULE", "NO_CONTACT"]
 
 
 async def test_added_and_relabeled_types_reach_the_other_instance(
-    second_client: httpx.AsyncClient,
+    cached_client: httpx.AsyncClient,
     session_factory: async_sessionmaker[AsyncSession],
     world: World,
 ) -> None:
@@ -127,7 +107,7 @@ async def test_added_and_relabeled_types_reach_the_other_instance(
         )
 
     async def visible() -> bool:
-        configs = (await second_client.get(CONFIGS, headers=world.headers)).json()
+        configs = (await cached_client.get(CONFIGS, headers=world.headers)).json()
         labels = {c["code"]: c["label"] for c in configs}
         return labels.get("NO_CONTACT") == "Ausente" and "CLOSED" in labels
 

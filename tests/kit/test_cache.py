@@ -114,3 +114,82 @@ async def test_small_counts_stay_exact_and_large_counts_are_reused_within_the_tt
     assert await counts.count("small", count) == 6
     assert await counts.count("large", count) == 500
     assert await counts.count("large", count) == 500
+
+
+async def test_a_due_entry_is_served_while_it_reloads_in_the_background() -> None:
+    clock = Clock()
+    cache: TtlCache[str, int] = TtlCache(0.5, refresh_after=0.25, clock=clock)
+    release = asyncio.Event()
+    loads = 0
+
+    async def load() -> int:
+        nonlocal loads
+        loads += 1
+        if loads > 1:
+            await release.wait()
+        return loads
+
+    assert await cache.get("k", load) == 1
+    assert cache.peek("k") == 1
+    clock.now += 0.3
+    assert cache.peek("k") is None, "a reader without a loader leaves a due entry to get()"
+    readers = [await cache.get("k", load) for _ in range(5)]
+    assert readers == [1] * 5, "nobody waits for the reload"
+    await asyncio.sleep(0)
+    assert loads == 2, "one reload for all of them"
+    release.set()
+    await asyncio.sleep(0.01)
+    assert await cache.get("k", load) == 2
+    assert cache.peek("k") == 2
+
+
+async def test_an_entry_is_never_served_past_its_ttl_even_while_reloading() -> None:
+    clock = Clock()
+    cache: TtlCache[str, int] = TtlCache(0.5, refresh_after=0.25, clock=clock)
+    values = iter(range(10))
+
+    async def load() -> int:
+        return next(values)
+
+    assert await cache.get("k", load) == 0
+    clock.now += 0.5
+    assert await cache.get("k", load) == 1
+
+
+async def test_a_failed_background_reload_keeps_the_entry_until_its_ttl() -> None:
+    clock = Clock()
+    cache: TtlCache[str, int] = TtlCache(0.5, refresh_after=0.25, clock=clock)
+    failing = False
+
+    async def load() -> int:
+        if failing:
+            raise RuntimeError("database down")
+        return 7
+
+    assert await cache.get("k", load) == 7
+    failing = True
+    clock.now += 0.3
+    assert await cache.get("k", load) == 7
+    await asyncio.sleep(0.01)
+    assert await cache.get("k", load) == 7
+    clock.now += 0.3
+    with pytest.raises(RuntimeError, match="database down"):
+        await cache.get("k", load)
+
+
+async def test_a_reload_cancelled_before_it_ran_blocks_no_reader() -> None:
+    clock = Clock()
+    cache: TtlCache[str, int] = TtlCache(0.5, refresh_after=0.25, clock=clock)
+    values = iter(range(10))
+
+    async def load() -> int:
+        return next(values)
+
+    assert await cache.get("k", load) == 0
+    clock.now += 0.3
+    assert await cache.get("k", load) == 0
+    for task in list(cache._refreshing):
+        task.cancel()
+    await asyncio.sleep(0)
+    clock.now += 0.3
+    assert await asyncio.wait_for(cache.get("k", load), timeout=1) == 1

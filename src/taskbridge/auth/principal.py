@@ -44,6 +44,9 @@ class ApiKeyPrincipal:
     def api_key_id(self) -> uuid.UUID | None:
         return self.key_id
 
+    def expired_at(self, instant: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= instant
+
 
 @dataclass(frozen=True, slots=True)
 class UserPrincipal:

@@ -59,7 +59,7 @@ def usable(principal: ApiKeyPrincipal | None) -> ApiKeyPrincipal:
     """401 unless the key exists, is not revoked and has not expired by now."""
     if principal is None:
         raise Unauthorized(INVALID_KEY_MESSAGE)
-    if principal.expires_at is not None and principal.expires_at <= utcnow():
+    if principal.expired_at(utcnow()):
         raise Unauthorized(INVALID_KEY_MESSAGE)
     return principal
 

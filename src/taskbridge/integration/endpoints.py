@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskbridge.activities import service as activities
 from taskbridge.activities.presenters import present_task
@@ -18,11 +15,12 @@ from taskbridge.activities.status import Channel, IntegrationStatus
 from taskbridge.auth.dependencies import AnyApiKey, RequirePermission
 from taskbridge.auth.permissions import Permission
 from taskbridge.auth.principal import ApiKeyPrincipal
+from taskbridge.db import session_scope
 from taskbridge.idempotency import service as idempotency
+from taskbridge.integration.configs import configs_answer
 from taskbridge.integration.schemas import KeyIntrospection
 from taskbridge.kit.body import JsonBody, documented_body
 from taskbridge.kit.cache import TtlCache
-from taskbridge.kit.language import preferred_languages
 from taskbridge.kit.pagination import DEFAULT_PER_PAGE, MAX_PER_PAGE, page_meta
 from taskbridge.kit.responses import JSON, model_response
 from taskbridge.kit.text import SafeText
@@ -52,53 +50,36 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _etag_matches(if_none_match: str | None, etag: str) -> bool:
-    if not if_none_match:
-        return False
-    candidates = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-    return "*" in candidates or etag in candidates
-
-
 @router.get(
     "/task-result-type-configs",
     response_model=list[ResultTypeConfig],
     responses={**ERRORS, 304: {"description": "Not modified (matching If-None-Match)"}},
 )
-async def list_result_type_configs(request: Request, session: SessionDep, key: Viewer) -> Response:
-    """The tenant's active result types in display order: send `code`, show `label`."""
-    languages = tuple(preferred_languages(request.headers.get("accept-language")))
-    catalogue = await tenant_catalogue(request, session, key)
-    rendered = catalogue.renderings.get(languages)
-    if rendered is None:
-        rendered = catalogue.renderings[languages] = _render_configs(catalogue, languages)
-    body, etag = rendered
-    headers = {"ETag": etag, "Vary": "Accept-Language", "Cache-Control": "no-cache"}
-    if _etag_matches(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type=JSON, headers=headers)
+async def list_result_type_configs(request: Request, key: Viewer) -> Response:
+    """The tenant's active result types in display order: send `code`, show `label`.
 
-
-def _render_configs(catalogue: Catalogue, languages: tuple[str, ...]) -> tuple[bytes, str]:
-    configs = [
-        {
-            "code": entry.code,
-            "label": result_types.localized_label(entry, languages),
-            "requiresFutureScheduledAt": entry.requires_future_scheduled_at,
-        }
-        for entry in catalogue.entries
-    ]
-    body = json.dumps(configs, ensure_ascii=False, separators=(",", ":")).encode()
-    return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-
-
-async def tenant_catalogue(
-    request: Request, session: AsyncSession, key: ApiKeyPrincipal
-) -> Catalogue:
-    """The tenant's catalogue through the per-process cache (fresh within ``cache_ttl_seconds``)."""
-    cache: TtlCache[uuid.UUID, Catalogue] = request.app.state.catalogue_cache
-    return await cache.get(
-        key.tenant_id, partial(result_types.load_catalogue, session, key.tenant_id)
+    Once the key and the catalogue are cached, ``ConfigsFastPath`` answers before this route.
+    """
+    answer = configs_answer(
+        await tenant_catalogue(request, key),
+        request.headers.get("accept-language"),
+        request.headers.get("if-none-match"),
     )
+    return Response(answer.body or None, status_code=answer.status_code, headers=answer.headers)
+
+
+async def tenant_catalogue(request: Request, key: ApiKeyPrincipal) -> Catalogue:
+    """The tenant's catalogue through the per-process cache (fresh within ``cache_ttl_seconds``).
+
+    It loads in a session of its own: a refresh may outlive the request that started it.
+    """
+    cache: TtlCache[uuid.UUID, Catalogue] = request.app.state.catalogue_cache
+
+    async def load() -> Catalogue:
+        async with session_scope(session_factory_of(request)) as own:
+            return await result_types.load_catalogue(own, key.tenant_id)
+
+    return await cache.get(key.tenant_id, load)
 
 
 @router.get("/activities/tasks", response_model=TaskPage, responses=ERRORS)
@@ -196,7 +177,7 @@ async def submit_task_result(
         submitter,
         body,
         received_at=received_at(request),
-        catalogue=await tenant_catalogue(request, session, key),
+        catalogue=await tenant_catalogue(request, key),
     )
     rendered = present_result(result).model_dump_json(by_alias=True)
     if reservation is not None:

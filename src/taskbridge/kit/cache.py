@@ -2,7 +2,9 @@
 
 An entry is served for at most ``ttl`` seconds after it was read from the database, so a change
 committed anywhere is seen by every process within ``ttl``. Concurrent misses for one key share
-one load instead of stampeding the database.
+one load instead of stampeding the database. With ``refresh_after``, a read of an entry older than
+that starts a reload in the background and is answered from the entry, so under steady traffic no
+request waits for the database (the reload must not use the reader's own session).
 """
 
 from __future__ import annotations
@@ -11,6 +13,10 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
+
+import structlog
+
+log = structlog.get_logger(__name__)
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -26,20 +32,27 @@ class TtlCache(Generic[K, V]):
         self,
         ttl: float,
         *,
+        refresh_after: float | None = None,
         max_entries: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.ttl = ttl
+        self.refresh_after = ttl if refresh_after is None else min(refresh_after, ttl)
         self.max_entries = max_entries
         self._clock = clock
         self._entries: dict[K, tuple[float, V]] = {}
         self._loading: dict[K, asyncio.Future[V]] = {}
+        self._refreshing: set[asyncio.Task[None]] = set()
 
     async def get(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
         """The cached value, or the result of ``load()`` (shared by concurrent callers)."""
         entry = self._entries.get(key)
-        if entry is not None and self._clock() - entry[0] < self.ttl:
-            return entry[1]
+        if entry is not None:
+            age = self._clock() - entry[0]
+            if age < self.ttl:
+                if age >= self.refresh_after and key not in self._loading:
+                    self._refresh_in_background(key, load)
+                return entry[1]
         pending = self._loading.get(key)
         if pending is not None:
             try:
@@ -51,9 +64,49 @@ class TtlCache(Generic[K, V]):
                 pass
         return await self._load(key, load)
 
-    async def _load(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
+    def peek(self, key: K) -> V | None:
+        """The value if cached and not yet due for a refresh, without loading; ``None`` otherwise.
+
+        A reader that cannot load (it has no session) leaves due entries to :meth:`get`.
+        """
+        entry = self._entries.get(key)
+        if entry is not None and self._clock() - entry[0] < self.refresh_after:
+            return entry[1]
+        return None
+
+    def _refresh_in_background(self, key: K, load: Callable[[], Awaitable[V]]) -> None:
+        future = self._claim(key)
+        task = asyncio.get_running_loop().create_task(self._refresh(key, load, future))
+        self._refreshing.add(task)
+
+        def finished(done: asyncio.Task[None]) -> None:
+            self._refreshing.discard(done)
+            if not future.done():  # cancelled before it ran: nobody may wait on it
+                future.cancel()
+                if self._loading.get(key) is future:
+                    del self._loading[key]
+
+        task.add_done_callback(finished)
+
+    async def _refresh(
+        self, key: K, load: Callable[[], Awaitable[V]], future: asyncio.Future[V]
+    ) -> None:
+        try:
+            await self._load(key, load, future)
+        except Exception:
+            # The entry expires as it would have; the next reader loads and sees the error.
+            log.warning("cache_refresh_failed", exc_info=True)
+
+    def _claim(self, key: K) -> asyncio.Future[V]:
+        """Registers the load of ``key`` now, so readers from this instant on share it."""
         future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
         self._loading[key] = future
+        return future
+
+    async def _load(
+        self, key: K, load: Callable[[], Awaitable[V]], future: asyncio.Future[V] | None = None
+    ) -> V:
+        future = future or self._claim(key)
         loaded_at = self._clock()
         try:
             value = await load()

@@ -1,0 +1,142 @@
+"""The result-type configs response, and the fast path that serves it from the caches.
+
+Integrators poll ``GET /api/integration/task-result-type-configs`` all day. Its answer depends only
+on the key (cached per process) and the tenant's catalogue (cached per process), so once both are
+in memory the response is bytes already rendered. :class:`ConfigsFastPath` answers such requests
+before FastAPI's routing and dependency resolution, which cost ten times the answer itself; any
+request it cannot answer from fresh cache entries alone (unknown, revoked, expired or unauthorised
+key, catalogue not cached, anything but a plain ``GET``) goes on to the FastAPI route, which loads
+what is missing, answers every error, and is the one documented in OpenAPI.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from taskbridge.auth.permissions import Permission
+from taskbridge.auth.principal import ApiKeyPrincipal
+from taskbridge.kit.cache import TtlCache
+from taskbridge.kit.crypto import hash_api_key, looks_like_api_key
+from taskbridge.kit.language import preferred_languages
+from taskbridge.kit.time import utcnow
+from taskbridge.result_types.service import Catalogue, localized_label
+
+CONFIGS_PATH = "/api/integration/task-result-type-configs"
+MAX_RENDERINGS = 32
+"""Language preferences rendered per catalogue snapshot; others are rendered on each request."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigsAnswer:
+    status_code: int
+    body: bytes
+    headers: dict[str, str]
+
+
+def configs_answer(
+    catalogue: Catalogue, accept_language: str | None, if_none_match: str | None
+) -> ConfigsAnswer:
+    """The 200 (or 304 for a matching ``If-None-Match``) for this catalogue and language."""
+    languages = tuple(preferred_languages(accept_language))
+    rendered = catalogue.renderings.get(languages)
+    if rendered is None:
+        rendered = _render(catalogue, languages)
+        if len(catalogue.renderings) < MAX_RENDERINGS:
+            catalogue.renderings[languages] = rendered
+    body, etag = rendered
+    headers = {"etag": etag, "vary": "Accept-Language", "cache-control": "no-cache"}
+    if _etag_matches(if_none_match, etag):
+        return ConfigsAnswer(304, b"", headers)
+    return ConfigsAnswer(200, body, {"content-type": "application/json", **headers})
+
+
+def _render(catalogue: Catalogue, languages: tuple[str, ...]) -> tuple[bytes, str]:
+    configs = [
+        {
+            "code": entry.code,
+            "label": localized_label(entry, languages),
+            "requiresFutureScheduledAt": entry.requires_future_scheduled_at,
+        }
+        for entry in catalogue.entries
+    ]
+    body = json.dumps(configs, ensure_ascii=False, separators=(",", ":")).encode()
+    return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def _etag_matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    candidates = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in candidates or etag in candidates
+
+
+class ConfigsFastPath:
+    """Answers a configs ``GET`` whose key and catalogue are both fresh in the process caches.
+
+    Freshness is the caches' own (``cache_ttl_seconds``), so a revoked key or an edited catalogue
+    is seen here exactly as soon as on the full route.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        keys: TtlCache[str, ApiKeyPrincipal | None],
+        catalogues: TtlCache[uuid.UUID, Catalogue],
+    ) -> None:
+        self.app = app
+        self.keys = keys
+        self.catalogues = catalogues
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["path"] == CONFIGS_PATH
+            and scope["method"] == "GET"
+            and not scope["query_string"]
+        ):
+            answer = self._from_cache(scope["headers"])
+            if answer is not None:
+                await _send(send, answer)
+                return
+        await self.app(scope, receive, send)
+
+    def _from_cache(self, raw_headers: list[tuple[bytes, bytes]]) -> ConfigsAnswer | None:
+        headers: dict[bytes, bytes] = {}
+        for name, value in raw_headers:
+            if name in headers:
+                return None  # a repeated header: the full route decides what it means
+            headers[name] = value
+        plaintext = headers.get(b"x-api-key", b"").decode("latin-1")
+        if not looks_like_api_key(plaintext):
+            return None
+        key = self.keys.peek(hash_api_key(plaintext))
+        if (
+            key is None
+            or Permission.VIEW_ACTIVITIES not in key.permissions
+            or key.expired_at(utcnow())
+        ):
+            return None
+        catalogue = self.catalogues.peek(key.tenant_id)
+        if catalogue is None:
+            return None
+        return configs_answer(
+            catalogue,
+            _text(headers.get(b"accept-language")),
+            _text(headers.get(b"if-none-match")),
+        )
+
+
+def _text(value: bytes | None) -> str | None:
+    return None if value is None else value.decode("latin-1")
+
+
+async def _send(send: Send, answer: ConfigsAnswer) -> None:
+    headers = [(b"content-length", str(len(answer.body)).encode())] if answer.body else []
+    headers += [(name.encode(), value.encode()) for name, value in answer.headers.items()]
+    await send({"type": "http.response.start", "status": answer.status_code, "headers": headers})
+    await send({"type": "http.response.body", "body": answer.body})
