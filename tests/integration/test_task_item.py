@@ -7,9 +7,12 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from taskbridge.activities.schemas import TaskPage, TaskRead
 from taskbridge.activities.status import Channel
+from taskbridge.results.schemas import ResultRead, TaskResultOut
 from tests.factories import World, build_world
 from tests.integration.support import (
     SUBMIT,
@@ -100,6 +103,29 @@ async def test_task_shows_its_current_result_in_the_submit_shape(
     assert item["occurredAt"] == "2026-04-11T10:30:00.000Z"
     listed = (await client.get(TASKS, headers=world.headers)).json()["data"][0]
     assert listed == item
+
+
+def documented_keys(model: type[BaseModel]) -> list[str]:
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
+async def test_item_is_the_documented_model_in_field_order(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """The item is rendered without the model: it must still be exactly what TaskRead documents."""
+    body = submission_for(world)
+    body["raw_payload"] = {"big": 2**70, "float": 1e16, "text": "ñ\u2028\u0001"}
+    body["task_result"]["payload"] = {"n": [0.1, None, True]}
+    assert (await client.post(SUBMIT, headers=world.headers, json=body)).status_code == 201
+    response = await client.get(f"{TASKS}/{world.task.id}", headers=world.headers)
+    item = response.json()
+    assert list(item) == documented_keys(TaskRead)
+    assert list(item["result"]) == documented_keys(ResultRead)
+    assert list(item["result"]["taskResult"]) == documented_keys(TaskResultOut)
+    assert response.content == TaskRead.model_validate(item).model_dump_json(by_alias=True).encode()
+    page = await client.get(TASKS, headers=world.headers)
+    rendered = TaskPage.model_validate(page.json()).model_dump_json(by_alias=True)
+    assert page.content == rendered.encode()
 
 
 async def test_another_tenants_task_is_404_like_a_missing_one(

@@ -1,4 +1,9 @@
-"""Activity rows to the integration and admin wire shapes."""
+"""Activity rows to the integration and admin wire shapes.
+
+:func:`task_document` is the one rendering of a task: JSON-ready, camelCase, in the field order of
+:class:`TaskRead`. The integration routes and the push dispatcher serialise it as it is; the admin
+shapes are models validated from it.
+"""
 
 from __future__ import annotations
 
@@ -6,56 +11,55 @@ from collections.abc import Sequence
 from typing import Any
 
 from taskbridge.activities.repository import TaskRow
-from taskbridge.activities.schemas import ActivityDetail, ActivityRead, EventRead, TaskRead
+from taskbridge.activities.schemas import ActivityDetail, ActivityRead, EventRead
 from taskbridge.activities.status import STATUS_VIEWS, ActivityStatus
+from taskbridge.kit.time import format_timestamp
 from taskbridge.models import ActivityEvent, ActivityResult
-from taskbridge.results.presenters import present_result, present_result_history
+from taskbridge.results.presenters import present_result_history, result_document
 
 
-def _task_fields(row: TaskRow, locale: str) -> dict[str, Any]:
-    activity = row.activity
-    view = STATUS_VIEWS[activity.status]
-    is_failed = activity.status == ActivityStatus.FAILED
+def task_document(row: TaskRow, locale: str) -> dict[str, Any]:
+    """The task as the integration API (and a push) shows it, ready for a JSON encoder."""
+    view = STATUS_VIEWS[row.status]
+    is_failed = row.status == ActivityStatus.FAILED
+    occurred_at = row.occurred_at
+    parent = row.parent_activity_id
     return {
-        "id": activity.id,
-        "activity_origin": activity.origin,
-        "type": activity.type,
-        "status": view.status,
-        "channel": activity.channel,
-        "scheduled_at": activity.scheduled_at,
-        "occurred_at": activity.occurred_at,
-        "created_at": activity.created_at,
-        "updated_at": activity.updated_at,
-        "lifecycle_status": view.lifecycle,
-        "lifecycle_status_label": view.labels.get(locale, view.labels["es"]),
-        "lifecycle_status_detail": activity.last_dispatch_error if is_failed else None,
-        "can_force_retry_dispatch": is_failed,
-        "commerce_external_id": row.commerce_external_id,
-        "commerce_name": row.commerce_name,
-        "operator_external_id": row.operator_external_id,
-        "operator_name": row.operator_name,
-        "provider_activity_id": activity.provider_activity_id,
-        "reason": activity.reason,
-        "parent_activity_id": activity.parent_activity_id,
-        "result": None if row.result is None else present_result(row.result),
+        "id": str(row.id),
+        "activityOrigin": row.origin,
+        "type": row.type,
+        "status": view.status.value,
+        "channel": row.channel,
+        "scheduledAt": format_timestamp(row.scheduled_at),
+        "occurredAt": None if occurred_at is None else format_timestamp(occurred_at),
+        "createdAt": format_timestamp(row.created_at),
+        "updatedAt": format_timestamp(row.updated_at),
+        "lifecycleStatus": view.lifecycle,
+        "lifecycleStatusLabel": view.labels.get(locale, view.labels["es"]),
+        "lifecycleStatusDetail": row.last_dispatch_error if is_failed else None,
+        "canForceRetryDispatch": is_failed,
+        "commerceExternalId": row.commerce_external_id,
+        "commerceName": row.commerce_name,
+        "operatorExternalId": row.operator_external_id,
+        "operatorName": row.operator_name,
+        "providerActivityId": row.provider_activity_id,
+        "reason": row.reason,
+        "parentActivityId": None if parent is None else str(parent),
+        "result": None if row.result is None else result_document(row.result),
     }
 
 
-def present_task(row: TaskRow, locale: str) -> TaskRead:
-    return TaskRead.model_validate(_task_fields(row, locale))
-
-
-def _admin_fields(row: TaskRow, locale: str) -> dict[str, Any]:
+def _admin_document(row: TaskRow, locale: str) -> dict[str, Any]:
     return {
-        **_task_fields(row, locale),
-        "internal_status": row.activity.status,
-        "idempotency_key": row.activity.idempotency_key,
-        "dispatch_attempts": row.activity.dispatch_attempts,
+        **task_document(row, locale),
+        "internalStatus": row.status,
+        "idempotencyKey": row.idempotency_key,
+        "dispatchAttempts": row.dispatch_attempts,
     }
 
 
 def present_activity(row: TaskRow, locale: str) -> ActivityRead:
-    return ActivityRead.model_validate(_admin_fields(row, locale))
+    return ActivityRead.model_validate(_admin_document(row, locale))
 
 
 def present_activity_detail(
@@ -66,7 +70,7 @@ def present_activity_detail(
 ) -> ActivityDetail:
     return ActivityDetail.model_validate(
         {
-            **_admin_fields(row, locale),
+            **_admin_document(row, locale),
             "results": [present_result_history(r) for r in results],
             "events": [EventRead.model_validate(e) for e in events],
         }

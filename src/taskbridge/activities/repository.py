@@ -4,156 +4,243 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any, NamedTuple
 
-from sqlalchemy import Row, Select, Subquery, and_, exists, func, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Row,
+    Select,
+    Subquery,
+    and_,
+    bindparam,
+    exists,
+    func,
+    select,
+    tuple_,
+)
 from sqlalchemy.orm import aliased
 
 from taskbridge.activities.schemas import TaskFilters
 from taskbridge.activities.status import INTERNAL_STATUSES
 from taskbridge.kit.pagination import Cursor
-from taskbridge.kit.repository import SelectT, TenantRepository
+from taskbridge.kit.repository import TenantRepository
 from taskbridge.models import Activity, ActivityEvent, ActivityResult, Commerce, Operator
 
 CurrentResult = aliased(ActivityResult, name="current_result")
 
+activities = Activity.__table__
+commerces = Commerce.__table__
+operators = Operator.__table__
+current_results = ActivityResult.__table__.alias("current_result")
 
-@dataclass(frozen=True, slots=True)
-class TaskRow:
-    """An activity with what its list item shows: commerce, operator, current result."""
 
-    activity: Activity
+class ResultRow(NamedTuple):
+    """An activity's current result, as a task item shows it."""
+
+    id: uuid.UUID
+    activity_id: uuid.UUID
+    provider_activity_id: str | None
+    commerce_external_id: str
+    occurred_at: datetime
+    status: str
+    external_status: str | None
+    source: str
+    code: str
+    label: str
+    comment: str | None
+    contact_type: str | None
+    operator_external_id: str | None
+    future_scheduled_at: datetime | None
+    payload: dict[str, Any] | None
+    raw_payload: dict[str, Any] | None
+    follow_up_activity_id: uuid.UUID | None
+    created_at: datetime
+
+
+class TaskRow(NamedTuple):
+    """An activity with what its list item shows: commerce, operator, current result.
+
+    Read with Core (plain rows, no ORM entities): a page of tasks is the API's busiest read.
+    """
+
+    id: uuid.UUID
+    origin: str
+    type: str
+    status: str
+    channel: str
+    scheduled_at: datetime
+    occurred_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    last_dispatch_error: str | None
+    provider_activity_id: str | None
+    reason: str
+    parent_activity_id: uuid.UUID | None
+    idempotency_key: str
+    dispatch_attempts: int
     commerce_external_id: str
     commerce_name: str
     operator_external_id: str | None
     operator_name: str | None
-    result: ActivityResult | None
+    result: ResultRow | None
 
 
-def _task_row(row: Row[Activity, str, str, str, str, ActivityResult]) -> TaskRow:
-    activity, commerce_external_id, commerce_name, operator_external_id, operator_name, result = row
-    return TaskRow(
-        activity=activity,
-        commerce_external_id=commerce_external_id,
-        commerce_name=commerce_name,
-        operator_external_id=operator_external_id,
-        operator_name=operator_name,
-        result=result,
+_ACTIVITY_FIELDS = TaskRow._fields[: TaskRow._fields.index("commerce_external_id")]
+_TASK_COLUMNS = (
+    *(activities.c[name] for name in _ACTIVITY_FIELDS),
+    commerces.c.external_id,
+    commerces.c.name,
+    operators.c.external_id,
+    operators.c.name,
+    *(current_results.c[name] for name in ResultRow._fields),
+)
+_RESULT_AT = len(TaskRow._fields) - 1
+
+
+def _task_row(row: Row[Any]) -> TaskRow:
+    values = tuple(row)
+    result = values[_RESULT_AT:]
+    return TaskRow._make(
+        (*values[:_RESULT_AT], None if result[0] is None else ResultRow._make(result))
     )
 
 
+_a = activities.c
+_c = commerces.c
+_o = operators.c
+_r = ActivityResult.__table__.c
+_cur = current_results.c
+
+
+def _param(name: str, column: ColumnElement[Any], *, expanding: bool = False) -> Any:
+    return bindparam(name, type_=column.type, expanding=expanding)
+
+
+_TENANT = _param("tenant_id", _a.tenant_id)
+
+# Each filter is a condition on ``activities`` alone (a count needs no join), with the bound
+# parameter of the same name; statements are built once per combination of filters in use.
+_CONDITIONS: dict[str, ColumnElement[bool]] = {
+    "statuses": _a.status.in_(_param("statuses", _a.status, expanding=True)),
+    "internal_status": _a.status == _param("internal_status", _a.status),
+    "result_status": exists().where(
+        _r.activity_id == _a.id,
+        _r.superseded_at.is_(None),
+        _r.status == _param("result_status", _r.status),
+    ),
+    "channel": _a.channel == _param("channel", _a.channel),
+    # External ids are unique per tenant: an equality lets the planner walk the
+    # (commerce_id, scheduled_at) index in page order.
+    "commerce": _a.commerce_id
+    == select(_c.id)
+    .where(_c.tenant_id == _TENANT, _c.external_id == _param("commerce", _c.external_id))
+    .scalar_subquery(),
+    "operator": _a.operator_id.in_(
+        select(_o.id).where(
+            _o.tenant_id == _TENANT, _o.external_id == _param("operator", _o.external_id)
+        )
+    ),
+    "scheduled_from": _a.scheduled_at >= _param("scheduled_from", _a.scheduled_at),
+    "scheduled_to": _a.scheduled_at <= _param("scheduled_to", _a.scheduled_at),
+    "updated_since": _a.updated_at >= _param("updated_since", _a.updated_at),
+}
+
+
+def _filter_params(tenant_id: uuid.UUID, filters: TaskFilters) -> dict[str, Any]:
+    """The bound parameters of ``filters``: one per filter in use, named as in ``_CONDITIONS``."""
+    given = {
+        "statuses": None
+        if filters.status is None
+        else [str(s) for s in INTERNAL_STATUSES[filters.status]],
+        "internal_status": filters.internal_status,
+        "result_status": None if filters.result_status is None else str(filters.result_status),
+        "channel": None if filters.channel is None else str(filters.channel),
+        "commerce": filters.external_commerce_id,
+        "operator": filters.external_operator_id,
+        "scheduled_from": filters.scheduled_from,
+        "scheduled_to": filters.scheduled_to,
+        "updated_since": filters.updated_since,
+    }
+    return {"tenant_id": tenant_id} | {k: v for k, v in given.items() if v is not None}
+
+
+def _task_rows(page: Subquery | None = None) -> Select[*tuple[Any, ...]]:
+    """Activities with their list-item columns; only those of ``page`` (a subquery with an
+    ``id`` column, joined first) when given."""
+    stmt = select(*_TASK_COLUMNS)
+    if page is not None:
+        stmt = stmt.select_from(page).join(activities, _a.id == page.c.id)
+    return (
+        stmt.join(commerces, _c.id == _a.commerce_id)
+        .outerjoin(operators, _o.id == _a.operator_id)
+        .outerjoin(current_results, and_(_cur.activity_id == _a.id, _cur.superseded_at.is_(None)))
+        .where(_a.tenant_id == _TENANT)
+    )
+
+
+_TASK_BY_ID = _task_rows().where(_a.id == _param("activity_id", _a.id))
+_TASKS_BY_ID = _task_rows().where(_a.id.in_(_param("activity_ids", _a.id, expanding=True)))
+
+
+@cache
+def _count_statement(filters: frozenset[str]) -> Select[*tuple[Any, ...]]:
+    conditions = [_CONDITIONS[name] for name in sorted(filters) if name in _CONDITIONS]
+    return select(func.count()).select_from(activities).where(_a.tenant_id == _TENANT, *conditions)
+
+
+@cache
+def _page_statement(filters: frozenset[str], *, keyset: bool) -> Select[*tuple[Any, ...]]:
+    """A page ordered by ``scheduled_at`` desc, then id desc: after the cursor when ``keyset``,
+    else at an offset.
+
+    The page's ids are chosen first, on ``activities`` alone (an index walk, at any depth),
+    and only those rows are joined to their commerce, operator and current result: the cost of
+    the joins never grows with the offset, whatever the planner believes about the tables.
+    """
+    conditions = [_CONDITIONS[name] for name in sorted(filters) if name in _CONDITIONS]
+    ids = select(_a.id, _a.scheduled_at).where(_a.tenant_id == _TENANT, *conditions)
+    ids = ids.order_by(_a.scheduled_at.desc(), _a.id.desc()).limit(
+        bindparam("limit", type_=Integer)
+    )
+    if keyset:
+        after = tuple_(_param("after_at", _a.scheduled_at), _param("after_id", _a.id))
+        ids = ids.where(tuple_(_a.scheduled_at, _a.id) < after)
+    else:
+        ids = ids.offset(bindparam("offset", type_=Integer))
+    page = ids.subquery("page")
+    return _task_rows(page).order_by(page.c.scheduled_at.desc(), page.c.id.desc())
+
+
 class ActivityRepository(TenantRepository):
-    def _rows(
-        self, page: Subquery | None = None
-    ) -> Select[Activity, str, str, str, str, ActivityResult]:
-        """Activities with their list-item columns; only those of ``page`` (a subquery with an
-        ``id`` column, joined first) when given."""
-        stmt = select(
-            Activity,
-            Commerce.external_id,
-            Commerce.name,
-            Operator.external_id,
-            Operator.name,
-            CurrentResult,
-        )
-        if page is not None:
-            stmt = stmt.select_from(page).join(Activity, Activity.id == page.c.id)
-        return (
-            stmt.join(Commerce, Commerce.id == Activity.commerce_id)
-            .outerjoin(Operator, Operator.id == Activity.operator_id)
-            .outerjoin(
-                CurrentResult,
-                and_(
-                    CurrentResult.activity_id == Activity.id, CurrentResult.superseded_at.is_(None)
-                ),
-            )
-            .where(Activity.tenant_id == self.tenant_id)
-        )
-
-    def _filtered(self, stmt: SelectT, filters: TaskFilters) -> SelectT:
-        """Filters as conditions on ``activities`` alone, so a count needs no join."""
-        if filters.status is not None:
-            stmt = stmt.where(
-                Activity.status.in_([str(s) for s in INTERNAL_STATUSES[filters.status]])
-            )
-        if filters.internal_status is not None:
-            stmt = stmt.where(Activity.status == filters.internal_status)
-        if filters.result_status is not None:
-            stmt = stmt.where(
-                exists().where(
-                    ActivityResult.activity_id == Activity.id,
-                    ActivityResult.superseded_at.is_(None),
-                    ActivityResult.status == str(filters.result_status),
-                )
-            )
-        if filters.channel is not None:
-            stmt = stmt.where(Activity.channel == str(filters.channel))
-        if filters.external_commerce_id is not None:
-            # External ids are unique per tenant: an equality lets the planner walk the
-            # (commerce_id, scheduled_at) index in page order.
-            stmt = stmt.where(
-                Activity.commerce_id
-                == select(Commerce.id)
-                .where(
-                    Commerce.tenant_id == self.tenant_id,
-                    Commerce.external_id == filters.external_commerce_id,
-                )
-                .scalar_subquery()
-            )
-        if filters.external_operator_id is not None:
-            stmt = stmt.where(
-                Activity.operator_id.in_(
-                    select(Operator.id).where(
-                        Operator.tenant_id == self.tenant_id,
-                        Operator.external_id == filters.external_operator_id,
-                    )
-                )
-            )
-        if filters.scheduled_from is not None:
-            stmt = stmt.where(Activity.scheduled_at >= filters.scheduled_from)
-        if filters.scheduled_to is not None:
-            stmt = stmt.where(Activity.scheduled_at <= filters.scheduled_to)
-        if filters.updated_since is not None:
-            stmt = stmt.where(Activity.updated_at >= filters.updated_since)
-        return stmt
-
     async def count_tasks(self, filters: TaskFilters) -> int:
-        stmt = (
-            select(func.count()).select_from(Activity).where(Activity.tenant_id == self.tenant_id)
-        )
-        return int(await self.session.scalar(self._filtered(stmt, filters)) or 0)
+        params = _filter_params(self.tenant_id, filters)
+        stmt = _count_statement(frozenset(params))
+        return int(await self.session.scalar(stmt, params) or 0)
 
     async def list_tasks(
         self, filters: TaskFilters, *, offset: int, limit: int, after: Cursor | None
     ) -> list[TaskRow]:
-        """A page ordered by ``scheduled_at`` desc, then id desc; keyset when ``after`` is set.
-
-        The page's ids are chosen first, on ``activities`` alone (an index walk, at any depth),
-        and only those rows are joined to their commerce, operator and current result: the cost of
-        the joins never grows with the offset, whatever the planner believes about the tables.
-        """
-        ids = self._filtered(
-            select(Activity.id, Activity.scheduled_at).where(Activity.tenant_id == self.tenant_id),
-            filters,
-        )
+        """A page ordered by ``scheduled_at`` desc, then id desc; keyset when ``after`` is set."""
+        params = _filter_params(self.tenant_id, filters)
+        stmt = _page_statement(frozenset(params), keyset=after is not None)
+        params["limit"] = limit
         if after is not None:
-            ids = ids.where(tuple_(Activity.scheduled_at, Activity.id) < (after.at, after.id))
-        page = (
-            ids.order_by(Activity.scheduled_at.desc(), Activity.id.desc())
-            .offset(None if after is not None else offset)
-            .limit(limit)
-            .subquery("page")
-        )
-        stmt = self._rows(page).order_by(page.c.scheduled_at.desc(), page.c.id.desc())
-        return [_task_row(row) for row in (await self.session.execute(stmt)).all()]
+            params.update(after_at=after.at, after_id=after.id)
+        else:
+            params["offset"] = offset
+        return [_task_row(row) for row in (await self.session.execute(stmt, params)).all()]
 
     async def get_task(self, activity_id: uuid.UUID) -> TaskRow | None:
-        row = (await self.session.execute(self._rows().where(Activity.id == activity_id))).first()
+        params = {"tenant_id": self.tenant_id, "activity_id": activity_id}
+        row = (await self.session.execute(_TASK_BY_ID, params)).first()
         return None if row is None else _task_row(row)
 
     async def get_tasks(self, activity_ids: Sequence[uuid.UUID]) -> list[TaskRow]:
-        stmt = self._rows().where(Activity.id.in_(activity_ids))
-        return [_task_row(row) for row in (await self.session.execute(stmt)).all()]
+        params = {"tenant_id": self.tenant_id, "activity_ids": list(activity_ids)}
+        return [_task_row(row) for row in (await self.session.execute(_TASKS_BY_ID, params)).all()]
 
     async def lock_many(self, activity_ids: Sequence[uuid.UUID]) -> Sequence[Activity]:
         """Locked in id order, so that writers locking several never deadlock each other."""

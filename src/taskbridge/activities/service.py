@@ -52,7 +52,7 @@ async def list_tasks(
     next_cursor = None
     if len(rows) > per_page:
         rows = rows[:per_page]
-        last = rows[-1].activity
+        last = rows[-1]
         next_cursor = Cursor(at=last.scheduled_at, id=last.id).encode()
     return TaskPageResult(rows=rows, total=total, next_cursor=next_cursor)
 
@@ -76,7 +76,7 @@ async def get_tasks(
 ) -> dict[uuid.UUID, TaskRow]:
     """Several tasks in one query, by id (the ones not in this tenant are absent)."""
     rows = await ActivityRepository(session, tenant_id).get_tasks(activity_ids)
-    return {row.activity.id: row for row in rows}
+    return {row.id: row for row in rows}
 
 
 async def lock_many(

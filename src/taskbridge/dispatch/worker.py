@@ -22,7 +22,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from taskbridge.activities import service as activities
-from taskbridge.activities.presenters import present_task
+from taskbridge.activities.presenters import task_document
 from taskbridge.activities.repository import TaskRow
 from taskbridge.config import Settings
 from taskbridge.db import session_scope
@@ -93,9 +93,9 @@ class Dispatcher:
         claim = Claim(delivery.id, delivery.tenant_id, delivery.activity_id, delivery.config_id)
         if config is None or not config.is_active:
             return Job(claim, None, "", skip="dispatch config is inactive or deleted")
-        if row.activity.status in CLOSED_ACTIVITY:
-            return Job(claim, None, "", skip=f"activity is {row.activity.status}; not sent")
-        data = present_task(row, claimed.locale).model_dump(mode="json", by_alias=True)
+        if row.status in CLOSED_ACTIVITY:
+            return Job(claim, None, "", skip=f"activity is {row.status}; not sent")
+        data = task_document(row, claimed.locale)
         try:
             target = service.target_of(config, self.settings, now)
         except SealBroken:

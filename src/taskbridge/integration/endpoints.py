@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from taskbridge.activities import service as activities
-from taskbridge.activities.presenters import present_task
+from taskbridge.activities.presenters import task_document
 from taskbridge.activities.schemas import TaskFilters, TaskPage, TaskRead
 from taskbridge.activities.status import Channel, IntegrationStatus
 from taskbridge.auth.dependencies import AnyApiKey, RequirePermission
@@ -22,7 +22,7 @@ from taskbridge.integration.schemas import KeyIntrospection
 from taskbridge.kit.body import JsonBody, documented_body
 from taskbridge.kit.cache import TtlCache
 from taskbridge.kit.pagination import DEFAULT_PER_PAGE, MAX_PER_PAGE, page_meta
-from taskbridge.kit.responses import JSON, model_response
+from taskbridge.kit.responses import JSON, document_response, model_response
 from taskbridge.kit.text import SafeText
 from taskbridge.kit.time import AwareDatetime
 from taskbridge.kit.uow import (
@@ -120,11 +120,12 @@ async def list_tasks(
         counts=request.app.state.task_count_cache,
     )
     locale = key.tenant.locale
-    return model_response(
-        TaskPage(
-            data=[present_task(row, locale) for row in found.rows],
-            meta=page_meta(None if cursor else page, per_page, found.total, found.next_cursor),
-        )
+    meta = page_meta(None if cursor else page, per_page, found.total, found.next_cursor)
+    return document_response(
+        {
+            "data": [task_document(row, locale) for row in found.rows],
+            "meta": meta.model_dump(by_alias=True),
+        }
     )
 
 
@@ -136,7 +137,7 @@ async def list_tasks(
 async def get_task(activity_id: uuid.UUID, session: SessionDep, key: Viewer) -> Response:
     """One task, in the list-item shape."""
     row = await activities.get_task(session, key.tenant_id, activity_id)
-    return model_response(present_task(row, key.tenant.locale))
+    return document_response(task_document(row, key.tenant.locale))
 
 
 @router.post(
