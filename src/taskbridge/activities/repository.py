@@ -258,41 +258,6 @@ class ActivityRepository(TenantRepository):
             stmt = stmt.with_for_update()
         return await self.session.scalar(stmt)
 
-    async def lock_for_submission(
-        self,
-        *,
-        activity_id: uuid.UUID | None,
-        provider_activity_id: str | None,
-        commerce_external_id: str,
-    ) -> tuple[Activity, uuid.UUID | None, ActivityResult | None] | None:
-        """In one round trip: the activity (locked), the id of the named commerce in this tenant
-        (None when it has none), and the activity's current result."""
-        named_commerce = (
-            select(Commerce.id)
-            .where(
-                Commerce.tenant_id == self.tenant_id,
-                Commerce.external_id == commerce_external_id,
-            )
-            .scalar_subquery()
-        )
-        stmt = (
-            select(Activity, named_commerce, CurrentResult)
-            .outerjoin(
-                CurrentResult,
-                and_(
-                    CurrentResult.activity_id == Activity.id, CurrentResult.superseded_at.is_(None)
-                ),
-            )
-            .where(Activity.tenant_id == self.tenant_id)
-            .with_for_update(of=Activity)
-        )
-        if activity_id is not None:
-            stmt = stmt.where(Activity.id == activity_id)
-        else:
-            stmt = stmt.where(Activity.provider_activity_id == provider_activity_id)
-        row = (await self.session.execute(stmt)).first()
-        return None if row is None else (row[0], row[1], row[2])
-
     async def get_by_provider_id(
         self, provider_activity_id: str, *, for_update: bool = False
     ) -> Activity | None:

@@ -13,11 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from taskbridge.activities.repository import ActivityRepository, TaskRow
 from taskbridge.activities.schemas import TaskCreate, TaskFilters
 from taskbridge.activities.status import TRANSITIONS, ActivityOrigin, ActivityStatus
+from taskbridge.activities.submission_repository import LockedActivity as LockedActivity
+from taskbridge.activities.submission_repository import SubmissionRepository
 from taskbridge.commerces import service as commerces
 from taskbridge.dispatch import outbox
 from taskbridge.errors import Conflict, NotFound
 from taskbridge.kit.cache import LargeCountCache
 from taskbridge.kit.pagination import Cursor
+from taskbridge.kit.time import utcnow
 from taskbridge.models import Activity, ActivityEvent, ActivityResult
 from taskbridge.operators import service as operators
 
@@ -115,15 +118,6 @@ async def lock_for_result(
     return found
 
 
-@dataclass(frozen=True, slots=True)
-class SubmissionTarget:
-    """What a result submission acts on, read and locked in one statement."""
-
-    activity: Activity
-    named_commerce_id: uuid.UUID | None
-    current_result: ActivityResult | None
-
-
 async def lock_for_submission(
     session: AsyncSession,
     tenant_id: uuid.UUID,
@@ -131,9 +125,9 @@ async def lock_for_submission(
     activity_id: uuid.UUID | None,
     provider_activity_id: str | None,
     commerce_external_id: str,
-) -> SubmissionTarget:
+) -> LockedActivity:
     """The activity a result refers to, locked (404 if absent), with what the rules need."""
-    found = await ActivityRepository(session, tenant_id).lock_for_submission(
+    found = await SubmissionRepository(session, tenant_id).lock(
         activity_id=activity_id,
         provider_activity_id=provider_activity_id,
         commerce_external_id=commerce_external_id,
@@ -142,7 +136,52 @@ async def lock_for_submission(
         if activity_id is not None:
             raise NotFound(f"Activity '{activity_id}' not found")
         raise NotFound(f"Activity with provider_activity_id '{provider_activity_id}' not found")
-    return SubmissionTarget(*found)
+    return found
+
+
+def check_completion(activity: LockedActivity, *, forced: bool) -> bool:
+    """Whether a final result may complete ``activity`` (409 otherwise), as :func:`transition`
+    decides; False when it is already COMPLETED (no move, no event)."""
+    return _check_move(
+        activity.id, ActivityStatus(activity.status), ActivityStatus.COMPLETED, forced=forced
+    )
+
+
+async def record_result(
+    session: AsyncSession,
+    activity: LockedActivity,
+    *,
+    completes: bool,
+    occurred_at: datetime,
+    now: datetime,
+    actor: str,
+    reason: str,
+    forced: bool,
+) -> None:
+    """What a stored result does to its locked activity, in two statements at most.
+
+    The activity is always touched; a final result (``completes``) also moves it to COMPLETED
+    under the rule of :func:`check_completion`, with its event.
+    """
+    repo = SubmissionRepository(session, activity.tenant_id)
+    if not completes:
+        await repo.touch(activity.id, now)
+        return
+    moves = check_completion(activity, forced=forced)
+    to = ActivityStatus.COMPLETED
+    await repo.complete(activity.id, status=to, occurred_at=occurred_at, now=now)
+    if moves:
+        await repo.insert_event(
+            {
+                "id": uuid.uuid4(),
+                "activity_id": activity.id,
+                "from_status": activity.status,
+                "to_status": to,
+                "reason": reason,
+                "actor": actor,
+                "created_at": utcnow(),
+            }
+        )
 
 
 def _event(
@@ -193,6 +232,16 @@ async def transition_many(
         await session.flush()
 
 
+def _check_move(
+    activity_id: uuid.UUID, current: ActivityStatus, to: ActivityStatus, *, forced: bool
+) -> bool:
+    """The status machine: a 409 for a move it does not allow; False when already in ``to``."""
+    allowed = to in TRANSITIONS[current] or (forced and to == ActivityStatus.COMPLETED)
+    if not allowed:
+        raise Conflict(f"Activity '{activity_id}' cannot move from {current} to {to}")
+    return current != to
+
+
 def _move(
     session: AsyncSession,
     activity: Activity,
@@ -204,10 +253,7 @@ def _move(
 ) -> bool:
     """The rule of :func:`transition`, without the flush; False when already in ``to``."""
     current = ActivityStatus(activity.status)
-    allowed = to in TRANSITIONS[current] or (forced and to == ActivityStatus.COMPLETED)
-    if not allowed:
-        raise Conflict(f"Activity '{activity.id}' cannot move from {current} to {to}")
-    if current == to:
+    if not _check_move(activity.id, current, to, forced=forced):
         return False
     activity.status = to
     ActivityRepository(session, activity.tenant_id).add(
@@ -264,7 +310,7 @@ async def create_task(
 
 async def create_follow_up(
     session: AsyncSession,
-    parent: Activity,
+    parent: LockedActivity,
     *,
     scheduled_at: datetime,
     result_id: uuid.UUID,

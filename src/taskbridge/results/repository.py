@@ -6,10 +6,19 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select, update
 
+from taskbridge.kit.model import table_of
 from taskbridge.kit.repository import TenantRepository
 from taskbridge.models import ActivityResult
+
+_results = table_of(ActivityResult)
+_INSERT = insert(_results)
+_SUPERSEDE = (
+    update(_results)
+    .where(_results.c.tenant_id == bindparam("tenant"), _results.c.id == bindparam("result"))
+    .values(superseded_at=bindparam("at"))
+)
 
 
 class ResultRepository(TenantRepository):
@@ -55,3 +64,12 @@ class ResultRepository(TenantRepository):
     def add(self, result: ActivityResult) -> None:
         result.tenant_id = self.tenant_id
         self.session.add(result)
+
+    async def insert(self, values: dict[str, object]) -> None:
+        """One result row, without the unit of work (``values`` names every column but tenant)."""
+        await self.session.execute(_INSERT, {**values, "tenant_id": self.tenant_id})
+
+    async def supersede(self, result_id: uuid.UUID, at: datetime) -> None:
+        await self.session.execute(
+            _SUPERSEDE, {"tenant": self.tenant_id, "result": result_id, "at": at}
+        )

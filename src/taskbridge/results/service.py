@@ -6,14 +6,16 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskbridge.activities import service as activities
+from taskbridge.activities.service import LockedActivity
 from taskbridge.activities.status import ActivityStatus
 from taskbridge.errors import BadRequest, Conflict, NotFound
 from taskbridge.kit.time import utcnow
-from taskbridge.models import Activity, ActivityResult
+from taskbridge.models import ActivityResult
 from taskbridge.result_types import service as result_types
 from taskbridge.result_types.service import Catalogue, CatalogueEntry
 from taskbridge.results.repository import ResultRepository
@@ -65,20 +67,18 @@ def check_future_date(result_type: CatalogueEntry, future: datetime | None, now:
         )
 
 
-def _check_commerce(
-    activity: Activity, named_commerce_id: uuid.UUID | None, external_id: str
-) -> None:
+def _check_commerce(activity: LockedActivity, external_id: str) -> None:
     """Rule 5b: the commerce exists in the tenant (404) and is the activity's (400)."""
-    if named_commerce_id is None:
+    if activity.named_commerce_id is None:
         raise NotFound(f"Commerce '{external_id}' not found")
-    if named_commerce_id != activity.commerce_id:
+    if activity.named_commerce_id != activity.commerce_id:
         raise BadRequest(
             f"commerce '{external_id}' is not the commerce of activity '{activity.id}'",
             field="commerce_external_id",
         )
 
 
-def _check_replaceable(activity: Activity, current: ActivityResult | None, override: bool) -> None:
+def _check_replaceable(activity: LockedActivity, override: bool) -> None:
     """Rule 6: a final result or a canceled activity needs ``hard_override``."""
     if override:
         return
@@ -86,10 +86,10 @@ def _check_replaceable(activity: Activity, current: ActivityResult | None, overr
         raise Conflict(
             f"Activity '{activity.id}' is CANCELED; send hard_override: true to record a result"
         )
-    if current is not None and current.status in FINAL_STATUSES:
+    if activity.current_result_status in FINAL_STATUSES:
         raise Conflict(
-            f"Activity '{activity.id}' already has a final result ({current.status}); "
-            "send hard_override: true to replace it"
+            f"Activity '{activity.id}' already has a final result "
+            f"({activity.current_result_status}); send hard_override: true to replace it"
         )
 
 
@@ -106,6 +106,10 @@ async def submit_result(
     ``received_at`` is the moment the request arrived: a future date is judged against it, not
     against however long authentication and parsing took. ``catalogue`` is the tenant's active
     result types when the caller holds a fresh enough copy; read from the database otherwise.
+
+    The common case (no result to replace, no follow-up) is three statements after the lock:
+    Core inserts and an update with every value known here, no unit-of-work flush, no reload.
+    The returned result is not attached to the session.
     """
     now = utcnow()
     tenant_id = submitter.tenant_id
@@ -115,75 +119,75 @@ async def submit_result(
         )
     if catalogue is None:
         catalogue = await result_types.load_catalogue(session, tenant_id)
-    result_type = resolve_result_type(data.task_result.result, catalogue)
-    check_future_date(result_type, data.task_result.future_scheduled_at, received_at or now)
-    target = await activities.lock_for_submission(
+    task_result = data.task_result
+    result_type = resolve_result_type(task_result.result, catalogue)
+    check_future_date(result_type, task_result.future_scheduled_at, received_at or now)
+    activity = await activities.lock_for_submission(
         session,
         tenant_id,
         activity_id=data.activity_id,
         provider_activity_id=None if data.activity_id else data.provider_activity_id,
         commerce_external_id=data.commerce_external_id,
     )
-    activity, current = target.activity, target.current_result
-    _check_commerce(activity, target.named_commerce_id, data.commerce_external_id)
-    _check_replaceable(activity, current, data.hard_override)
+    _check_commerce(activity, data.commerce_external_id)
+    _check_replaceable(activity, data.hard_override)
+    completes = data.status in FINAL_STATUSES
+    if completes:
+        # Before any write: a submission that waited on the lock finds the activity completed.
+        activities.check_completion(activity, forced=data.hard_override)
     repo = ResultRepository(session, tenant_id)
 
-    if current is not None:
-        current.superseded_at = now
-        await session.flush()
-        if current.follow_up_activity_id is not None:
+    if activity.current_result_id is not None:
+        await repo.supersede(activity.current_result_id, now)
+        if activity.current_follow_up_id is not None:
             await activities.cancel_unstarted_follow_up(
-                session, tenant_id, current.follow_up_activity_id, actor=submitter.actor
+                session, tenant_id, activity.current_follow_up_id, actor=submitter.actor
             )
-    result = ActivityResult(
-        id=uuid.uuid4(),
-        activity_id=activity.id,
-        status=str(data.status),
-        code=result_type.code,
-        label=result_type.label,
-        comment=data.task_result.comment,
-        contact_type=None
-        if data.task_result.contact_type is None
-        else str(data.task_result.contact_type),
-        operator_external_id=data.task_result.operator_external_id,
-        future_scheduled_at=data.task_result.future_scheduled_at,
-        payload=data.task_result.payload,
-        raw_payload=data.raw_payload,
-        external_status=data.external_status,
-        provider_activity_id=activity.provider_activity_id,
-        commerce_external_id=data.commerce_external_id,
-        occurred_at=data.occurred_at,
-        source=submitter.source,
-        api_key_id=submitter.api_key_id,
-        created_at=now,
-    )
-    if (
-        data.task_result.future_scheduled_at is not None
-        and result_type.requires_future_scheduled_at
-    ):
+    result_id = uuid.uuid4()
+    follow_up_id = None
+    if task_result.future_scheduled_at is not None and result_type.requires_future_scheduled_at:
         follow_up = await activities.create_follow_up(
             session,
             activity,
-            scheduled_at=data.task_result.future_scheduled_at,
-            result_id=result.id,
+            scheduled_at=task_result.future_scheduled_at,
+            result_id=result_id,
             actor=submitter.actor,
         )
-        result.follow_up_activity_id = follow_up.id
-    repo.add(result)
-    activity.updated_at = now
-    if data.status in FINAL_STATUSES:
-        activity.occurred_at = data.occurred_at
-        await activities.transition(
-            session,
-            activity,
-            ActivityStatus.COMPLETED,
-            actor=submitter.actor,
-            reason=f"result {result_type.code} ({data.status})",
-            forced=data.hard_override,
-        )
-    await session.flush()
-    return result
+        follow_up_id = follow_up.id
+    values: dict[str, Any] = {
+        "id": result_id,
+        "activity_id": activity.id,
+        "status": str(data.status),
+        "code": result_type.code,
+        "label": result_type.label,
+        "comment": task_result.comment,
+        "contact_type": None if task_result.contact_type is None else str(task_result.contact_type),
+        "operator_external_id": task_result.operator_external_id,
+        "future_scheduled_at": task_result.future_scheduled_at,
+        "payload": task_result.payload,
+        "raw_payload": data.raw_payload,
+        "external_status": data.external_status,
+        "provider_activity_id": activity.provider_activity_id,
+        "commerce_external_id": data.commerce_external_id,
+        "occurred_at": data.occurred_at,
+        "source": submitter.source,
+        "superseded_at": None,
+        "follow_up_activity_id": follow_up_id,
+        "api_key_id": submitter.api_key_id,
+        "created_at": now,
+    }
+    await repo.insert(values)
+    await activities.record_result(
+        session,
+        activity,
+        completes=completes,
+        occurred_at=data.occurred_at,
+        now=now,
+        actor=submitter.actor,
+        reason=f"result {result_type.code} ({data.status})",
+        forced=data.hard_override,
+    )
+    return ActivityResult(tenant_id=tenant_id, **values)
 
 
 async def search(
