@@ -196,3 +196,33 @@ async def test_accept_language_does_not_change_status_labels(
         )
     ).json()
     assert item["lifecycleStatusLabel"] == "Programada"
+
+
+async def test_task_list_query_is_documented_and_read_like_fastapi(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """The query is validated as one model outside FastAPI's parameters: still documented."""
+    document = (await client.get("/openapi.json")).json()
+    parameters = document["paths"][TASKS]["get"]["parameters"]
+    assert [p["name"] for p in parameters] == [
+        "page",
+        "per_page",
+        "status",
+        "result_status",
+        "channel",
+        "external_commerce_id",
+        "external_operator_id",
+        "scheduled_from",
+        "scheduled_to",
+        "updated_since",
+        "cursor",
+    ]
+    assert all(p["in"] == "query" and p["required"] is False for p in parameters)
+    schemas = {p["name"]: p["schema"] for p in parameters}
+    assert schemas["per_page"]["maximum"] == 100
+    assert {"$ref": "#/components/schemas/IntegrationStatus"} in schemas["status"]["anyOf"]
+    assert "IntegrationStatus" in document["components"]["schemas"]
+    repeated = await client.get(f"{TASKS}?per_page=3&per_page=5", headers=world.headers)
+    assert repeated.json()["meta"]["limit"] == 5
+    unknown = await client.get(f"{TASKS}?perPage=3", headers=world.headers)
+    assert unknown.json()["meta"]["limit"] == 20

@@ -6,25 +6,23 @@ import uuid
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from taskbridge.activities import service as activities
 from taskbridge.activities.presenters import task_document
-from taskbridge.activities.schemas import TaskFilters, TaskPage, TaskRead
-from taskbridge.activities.status import Channel, IntegrationStatus
+from taskbridge.activities.schemas import TaskPage, TaskRead
 from taskbridge.auth.dependencies import AnyApiKey, RequirePermission
 from taskbridge.auth.permissions import Permission
 from taskbridge.auth.principal import ApiKeyPrincipal
 from taskbridge.db import session_scope
 from taskbridge.idempotency import service as idempotency
 from taskbridge.integration.configs import configs_answer
-from taskbridge.integration.schemas import KeyIntrospection
+from taskbridge.integration.schemas import KeyIntrospection, TaskQuery
 from taskbridge.kit.body import JsonBody, documented_body
 from taskbridge.kit.cache import TtlCache
-from taskbridge.kit.pagination import DEFAULT_PER_PAGE, MAX_PER_PAGE, page_meta
+from taskbridge.kit.pagination import page_meta
+from taskbridge.kit.query import QueryModel, documented_query
 from taskbridge.kit.responses import JSON, document_response, model_response
-from taskbridge.kit.text import SafeText
-from taskbridge.kit.time import AwareDatetime
 from taskbridge.kit.uow import (
     SessionDep,
     UnitOfWorkRoute,
@@ -37,7 +35,7 @@ from taskbridge.result_types.schemas import ResultTypeConfig
 from taskbridge.result_types.service import Catalogue
 from taskbridge.results import service as results
 from taskbridge.results.presenters import present_result
-from taskbridge.results.schemas import ResultRead, ResultStatus, ResultSubmission
+from taskbridge.results.schemas import ResultRead, ResultSubmission
 
 router = APIRouter(prefix="/api/integration", tags=["integration"], route_class=UnitOfWorkRoute)
 
@@ -82,38 +80,24 @@ async def tenant_catalogue(request: Request, key: ApiKeyPrincipal) -> Catalogue:
     return await cache.get(key.tenant_id, load)
 
 
-@router.get("/activities/tasks", response_model=TaskPage, responses=ERRORS)
+@router.get(
+    "/activities/tasks",
+    response_model=TaskPage,
+    responses={**ERRORS, 400: {"description": "A query parameter is invalid"}},
+    openapi_extra=documented_query(TaskQuery),
+)
 async def list_tasks(
     request: Request,
     session: SessionDep,
     key: Viewer,
-    page: Annotated[int, Query(ge=1)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = DEFAULT_PER_PAGE,
-    status: IntegrationStatus | None = None,
-    result_status: ResultStatus | None = None,
-    channel: Channel | None = None,
-    external_commerce_id: SafeText | None = None,
-    external_operator_id: SafeText | None = None,
-    scheduled_from: Annotated[AwareDatetime | None, Query()] = None,
-    scheduled_to: Annotated[AwareDatetime | None, Query()] = None,
-    updated_since: Annotated[AwareDatetime | None, Query()] = None,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    query: Annotated[TaskQuery, QueryModel(TaskQuery)],
 ) -> Response:
     """The tenant's tasks, newest `scheduledAt` first; `cursor` for deep reads."""
-    filters = TaskFilters(
-        status=status,
-        result_status=result_status,
-        channel=channel,
-        external_commerce_id=external_commerce_id,
-        external_operator_id=external_operator_id,
-        scheduled_from=scheduled_from,
-        scheduled_to=scheduled_to,
-        updated_since=updated_since,
-    )
+    page, per_page, cursor = query.page, query.per_page, query.cursor
     found = await activities.list_tasks(
         session,
         key.tenant_id,
-        filters,
+        query.filters(),
         page=page,
         per_page=per_page,
         cursor=cursor,

@@ -1,10 +1,46 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
+from pydantic import BaseModel, Field
+
+from taskbridge.activities.schemas import TaskFilters
+from taskbridge.activities.status import Channel, IntegrationStatus
 from taskbridge.auth.principal import ApiKeyPrincipal
 from taskbridge.kit.case import ResponseModel
-from taskbridge.kit.time import Timestamp
+from taskbridge.kit.pagination import DEFAULT_PER_PAGE, MAX_PER_PAGE
+from taskbridge.kit.text import SafeText
+from taskbridge.kit.time import AwareDatetime, Timestamp
+from taskbridge.results.schemas import ResultStatus
+
+
+class TaskQuery(BaseModel):
+    """The query of the task list, validated as one model (one call, not one per parameter)."""
+
+    page: Annotated[int, Field(ge=1)] = 1
+    per_page: Annotated[int, Field(ge=1, le=MAX_PER_PAGE)] = DEFAULT_PER_PAGE
+    status: IntegrationStatus | None = None
+    result_status: ResultStatus | None = None
+    channel: Channel | None = None
+    external_commerce_id: SafeText | None = None
+    external_operator_id: SafeText | None = None
+    scheduled_from: AwareDatetime | None = None
+    scheduled_to: AwareDatetime | None = None
+    updated_since: AwareDatetime | None = None
+    cursor: Annotated[str | None, Field(max_length=512)] = None
+
+    def filters(self) -> TaskFilters:
+        return TaskFilters(
+            status=self.status,
+            result_status=self.result_status,
+            channel=self.channel,
+            external_commerce_id=self.external_commerce_id,
+            external_operator_id=self.external_operator_id,
+            scheduled_from=self.scheduled_from,
+            scheduled_to=self.scheduled_to,
+            updated_since=self.updated_since,
+        )
 
 
 class TenantSummary(ResponseModel):

@@ -42,11 +42,16 @@ def _refuse_nul(raw: bytes) -> None:
         raise validation_failure(errors)
 
 
+def document_schemas(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` without its ``$defs``, which go to the document's components."""
+    _documented_schemas.update(schema.pop("$defs", {}))
+    return schema
+
+
 def documented_body(model: type[BaseModel]) -> dict[str, Any]:
     """``openapi_extra`` that documents a body read through :func:`JsonBody`."""
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    _documented_schemas.update(schema.pop("$defs", {}))
-    _documented_schemas[model.__name__] = schema
+    _documented_schemas[model.__name__] = document_schemas(schema)
     ref = {"$ref": f"#/components/schemas/{model.__name__}"}
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
 
