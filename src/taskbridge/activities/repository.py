@@ -21,15 +21,12 @@ from sqlalchemy import (
     select,
     tuple_,
 )
-from sqlalchemy.orm import aliased
 
 from taskbridge.activities.schemas import TaskFilters
 from taskbridge.activities.status import INTERNAL_STATUSES
 from taskbridge.kit.pagination import Cursor
 from taskbridge.kit.repository import TenantRepository
 from taskbridge.models import Activity, ActivityEvent, ActivityResult, Commerce, Operator
-
-CurrentResult = aliased(ActivityResult, name="current_result")
 
 activities = Activity.__table__
 commerces = Commerce.__table__
