@@ -26,6 +26,33 @@ FUTURE_FIELD = "task_result.future_scheduled_at"
 
 
 @dataclass(frozen=True, slots=True)
+class SubmittedResult:
+    """A result as :func:`submit_result` stored it (every column; not an ORM instance)."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    activity_id: uuid.UUID
+    status: str
+    code: str
+    label: str
+    comment: str | None
+    contact_type: str | None
+    operator_external_id: str | None
+    future_scheduled_at: datetime | None
+    payload: dict[str, Any] | None
+    raw_payload: dict[str, Any] | None
+    external_status: str | None
+    provider_activity_id: str | None
+    commerce_external_id: str
+    occurred_at: datetime
+    source: str
+    superseded_at: datetime | None
+    follow_up_activity_id: uuid.UUID | None
+    api_key_id: uuid.UUID | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Submitter:
     """Who submits: the tenant, the key (if any) and how events name the actor."""
 
@@ -100,7 +127,7 @@ async def submit_result(
     *,
     received_at: datetime | None = None,
     catalogue: Catalogue | None = None,
-) -> ActivityResult:
+) -> SubmittedResult:
     """Validate in the contract's order, then store, move the activity and create a follow-up.
 
     ``received_at`` is the moment the request arrived: a future date is judged against it, not
@@ -109,7 +136,6 @@ async def submit_result(
 
     The common case (no result to replace, no follow-up) is three statements after the lock:
     Core inserts and an update with every value known here, no unit-of-work flush, no reload.
-    The returned result is not attached to the session.
     """
     now = utcnow()
     tenant_id = submitter.tenant_id
@@ -187,7 +213,7 @@ async def submit_result(
         reason=f"result {result_type.code} ({data.status})",
         forced=data.hard_override,
     )
-    return ActivityResult(tenant_id=tenant_id, **values)
+    return SubmittedResult(tenant_id=tenant_id, **values)
 
 
 async def search(
