@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -44,6 +45,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(application: FastAPI) -> AsyncIterator[None]:
         async with dispatcher_in_background(settings, application.state.session_factory):
+            # Everything built so far lives as long as the process: moved out of the collector's
+            # sight, a full collection no longer walks ~150,000 objects (≈100 ms, every request
+            # in flight stalled) but only what requests left behind.
+            gc.collect()
+            gc.freeze()
             yield
         await engine.dispose()
 
