@@ -11,7 +11,7 @@ from taskbridge.models.idempotency_record import IdempotencyRecord
 from taskbridge.models.operator import Operator
 from taskbridge.models.result_type import ResultType
 from taskbridge.models.tenant import Tenant
-from taskbridge.models.user import LoginFailure, Membership, User, UserSession
+from taskbridge.models.user import Invitation, LoginFailure, Membership, User, UserSession
 
 __all__ = [
     "Activity",
@@ -24,6 +24,7 @@ __all__ = [
     "DeliveryAttempt",
     "DispatchConfig",
     "IdempotencyRecord",
+    "Invitation",
     "LoginFailure",
     "Membership",
     "Operator",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from taskbridge.kit.model import Base, IdMixin, TimestampMixin
@@ -34,11 +34,16 @@ class Membership(IdMixin, TimestampMixin, Base):
 
 
 class UserSession(IdMixin, Base):
-    """A refresh token (REST) or a panel session: only the token's hash is stored."""
+    """A refresh token (REST) or a panel session: only the token's hash is stored.
+
+    A sign-in starts a family; each refresh rotates to a new row of the same family, so reusing a
+    rotated token can end the whole family, and an access token names the family it came from.
+    """
 
     __tablename__ = "user_sessions"
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    family_id: Mapped[uuid.UUID] = mapped_column(index=True)
     kind: Mapped[str] = mapped_column(String(16))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
@@ -50,7 +55,28 @@ class LoginFailure(IdMixin, Base):
     """A failed sign-in, counted per account (email as typed, known or not) and per address."""
 
     __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_account_address", "account", "address"),)
 
     account: Mapped[str] = mapped_column(String(320), index=True)
     address: Mapped[str] = mapped_column(String(64), index=True)
     failed_at: Mapped[datetime]
+
+
+class Invitation(IdMixin, TimestampMixin, Base):
+    """An existing account asked to join a tenant with a role; it joins only once it accepts.
+
+    The token is shown once (a signed link); only its hash is stored. Single use: accepted_at or
+    revoked_at ends it, as does expires_at.
+    """
+
+    __tablename__ = "invitations"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]

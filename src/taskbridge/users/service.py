@@ -241,9 +241,11 @@ async def start_session(session: AsyncSession, user: User, kind: str) -> str:
     """A new opaque token of ``kind``; only its hash is stored."""
     token = new_session_token()
     now = utcnow()
+    row_id = uuid.uuid4()
     row = UserSession(
-        id=uuid.uuid4(),
+        id=row_id,
         user_id=user.id,
+        family_id=row_id,
         kind=kind,
         token_hash=hash_session_token(token),
         created_at=now,
