@@ -23,7 +23,7 @@ from taskbridge.activities import service as activities
 from taskbridge.activities.schemas import TaskCreate
 from taskbridge.activities.status import Channel
 from taskbridge.auth import service as auth
-from taskbridge.auth.permissions import Permission
+from taskbridge.auth.permissions import TENANT_KEY_PERMISSIONS
 from taskbridge.commerces import service as commerces
 from taskbridge.commerces.schemas import CommerceItem
 from taskbridge.config import Settings
@@ -339,7 +339,9 @@ async def _build_other_tenant(
                 task_result=TaskResultIn(result="B_ONLY", comment="Beta comment"),
             ),
         )
-        key = await auth.create_api_key(session, tid, name="Beta admin", permissions=[*Permission])
+        key = await auth.create_api_key(
+            session, tid, name="Beta admin", permissions=[*TENANT_KEY_PERMISSIONS]
+        )
         person = await users.create_member(
             session, tid, email="person@beta.example", password="beta-password", role="FDE"
         )
@@ -449,7 +451,9 @@ async def test_another_tenants_ids_are_indistinguishable_from_missing_ones(
 ) -> None:
     caller_world = await build_world(session_factory, slug="tenant-a")
     async with session_scope(session_factory) as session:
-        key = await create_key(session, caller_world.tenant.id, *Permission, name="everything")
+        key = await create_key(
+            session, caller_world.tenant.id, *TENANT_KEY_PERMISSIONS, name="everything"
+        )
     headers = {"x-api-key": key}
     caller = Caller(task_id=str(caller_world.task.id), codes=[c for c, _, _ in SEED_RESULT_TYPES])
     other = await _build_other_tenant(session_factory, app.state.settings)

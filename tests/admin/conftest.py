@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from taskbridge.auth.permissions import Permission
+from taskbridge.auth.permissions import TENANT_KEY_PERMISSIONS, Permission
 from taskbridge.db import session_scope
 from tests.factories import World, build_world, create_key
 
@@ -42,5 +42,5 @@ async def key_headers(
 async def admin(session_factory: async_sessionmaker[AsyncSession]) -> Admin:
     world = await build_world(session_factory)
     async with session_scope(session_factory) as session:
-        key = await create_key(session, world.tenant.id, *Permission, name="admin")
+        key = await create_key(session, world.tenant.id, *TENANT_KEY_PERMISSIONS, name="admin")
     return Admin(world=world, key=key)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from taskbridge.activities.status import Channel
-from taskbridge.auth.permissions import Permission
+from taskbridge.auth.permissions import TENANT_KEY_PERMISSIONS
 from taskbridge.config import Settings
 from taskbridge.db import session_scope
 from taskbridge.dispatch import service
@@ -177,7 +177,7 @@ async def pusher(
 ) -> AsyncIterator[Pusher]:
     world = await build_world(session_factory)
     async with session_scope(session_factory) as session:
-        key = await create_key(session, world.tenant.id, *Permission, name="admin")
+        key = await create_key(session, world.tenant.id, *TENANT_KEY_PERMISSIONS, name="admin")
     shown = await make_config(session_factory, settings, world.tenant.id, receiver.url)
     pushing = Pusher(
         world=world,

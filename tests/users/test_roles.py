@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from taskbridge.auth.permissions import Permission
+from taskbridge.auth.permissions import TENANT_KEY_PERMISSIONS
 from taskbridge.db import session_scope
 from tests.factories import build_world, create_key
 from tests.users.support import PASSWORD, add_person, bearer, log_in
@@ -78,8 +78,11 @@ async def test_an_fde_cannot_manage_keys_and_an_admin_grants_only_what_it_has(
     beyond = await client.post(
         "/api/api-keys", headers=admin_headers, json={"name": "x", "permissions": ["CREATE_TENANT"]}
     )
-    assert beyond.status_code == 403
-    assert beyond.json()["requiredPermission"] == "CREATE_TENANT"
+    assert beyond.status_code == 400
+    assert beyond.json()["message"] == (
+        "permissions: 'CREATE_TENANT' is a platform permission; "
+        "a tenant's key holds at most what the tenant's ADMIN holds"
+    )
 
 
 async def test_users_manage_only_users_below_them(
@@ -163,16 +166,21 @@ async def test_users_manage_only_users_below_them(
     }
 
 
-async def test_an_api_key_ranks_as_the_role_its_permissions_cover(
+async def test_an_api_key_holding_everything_it_may_ranks_as_the_tenants_admin(
     client: httpx.AsyncClient, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     world = await build_world(session_factory)
     admin = await add_person(session_factory, world.tenant.id, "ADMIN")
+    fde = await add_person(session_factory, world.tenant.id, "FDE")
     async with session_scope(session_factory) as session:
-        key = await create_key(session, world.tenant.id, *Permission)
-    response = await client.post(
-        f"/api/users/{admin.id}/reset-password",
-        headers={"x-api-key": key},
-        json={"password": "brand-new-pw"},
+        key = await create_key(session, world.tenant.id, *TENANT_KEY_PERMISSIONS)
+    headers = {"x-api-key": key}
+
+    on_admin = await client.post(
+        f"/api/users/{admin.id}/reset-password", headers=headers, json={"password": "brand-new-pw"}
     )
-    assert response.status_code == 200
+    assert on_admin.status_code == 403
+    on_fde = await client.post(
+        f"/api/users/{fde.id}/reset-password", headers=headers, json={"password": "brand-new-pw"}
+    )
+    assert on_fde.status_code == 200

@@ -43,6 +43,7 @@ async def create_api_key(
         expires_at=body.expires_at,
         granted_by=caller.permissions,
         created_by_key_id=caller.api_key_id,
+        creator_expires_at=caller.expires_at,
     )
     listed = ApiKeyRead.model_validate(created.key)
     shown = ApiKeyCreated(**listed.model_dump(), plaintext_key=created.plaintext)

@@ -57,3 +57,6 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     Role.VIEWER: frozenset({Permission.VIEW_ACTIVITIES}),
 }
+
+TENANT_KEY_PERMISSIONS: frozenset[Permission] = ROLE_PERMISSIONS[Role.ADMIN]
+"""What a tenant's API key may hold: never more than the tenant's ADMIN (no platform permission)."""

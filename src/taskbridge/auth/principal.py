@@ -71,6 +71,11 @@ class UserPrincipal:
     def api_key_id(self) -> uuid.UUID | None:
         return None
 
+    @property
+    def expires_at(self) -> datetime | None:
+        """A person's authority does not expire (their sessions do)."""
+        return None
+
 
 class Principal(Protocol):
     """Whoever calls an admin route: an API key or a user's bearer token.
@@ -89,6 +94,10 @@ class Principal(Protocol):
 
     @property
     def actor(self) -> str: ...
+
+    @property
+    def expires_at(self) -> datetime | None:
+        """When the caller's authority ends (an expiring key's expiry); None: it does not."""
 
     @property
     def api_key_id(self) -> uuid.UUID | None:

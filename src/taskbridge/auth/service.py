@@ -10,11 +10,11 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskbridge.auth import repository
-from taskbridge.auth.permissions import Permission
+from taskbridge.auth.permissions import TENANT_KEY_PERMISSIONS, Permission
 from taskbridge.auth.principal import ApiKeyPrincipal, TenantRef
 from taskbridge.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from taskbridge.kit.crypto import generate_api_key, hash_api_key, key_prefix, looks_like_api_key
-from taskbridge.kit.time import utcnow
+from taskbridge.kit.time import format_timestamp, utcnow
 from taskbridge.models import ApiKey
 
 INVALID_KEY_MESSAGE = "API key missing or invalid"
@@ -45,9 +45,8 @@ async def load_principal(session: AsyncSession, digest: str) -> ApiKeyPrincipal 
         key_id=key.id,
         name=key.name,
         key_prefix=key.key_prefix,
-        permissions=frozenset(
-            Permission(p) for p in key.permissions if p in Permission.__members__
-        ),
+        permissions=frozenset(Permission(p) for p in key.permissions if p in Permission.__members__)
+        & TENANT_KEY_PERMISSIONS,
         expires_at=key.expires_at,
         last_used_at=key.last_used_at,
         created_at=key.created_at,
@@ -73,6 +72,7 @@ class CreatedApiKey:
 def _validate_new_key(
     name: str, permissions: Sequence[str], expires_at: datetime | None
 ) -> list[Permission]:
+    """400 for a blank name, no or unknown permissions, a platform permission, a past expiry."""
     if not name.strip():
         raise BadRequest("must not be blank", field="name")
     if len(name) > 255:
@@ -85,9 +85,32 @@ def _validate_new_key(
             f"unknown permission '{unknown[0]}'; valid: {', '.join(Permission)}",
             field="permissions",
         )
+    platform = [p for p in permissions if Permission(p) not in TENANT_KEY_PERMISSIONS]
+    if platform:
+        raise BadRequest(
+            f"'{platform[0]}' is a platform permission; a tenant's key holds at most "
+            "what the tenant's ADMIN holds",
+            field="permissions",
+        )
     if expires_at is not None and expires_at <= utcnow():
         raise BadRequest("must be in the future", field="expires_at")
     return sorted({Permission(p) for p in permissions})
+
+
+def _bounded_expiry(
+    expires_at: datetime | None, creator_expires_at: datetime | None
+) -> datetime | None:
+    """A key made by an expiring key expires no later than it: by default at the same instant."""
+    if creator_expires_at is None:
+        return expires_at
+    if expires_at is None:
+        return creator_expires_at
+    if expires_at > creator_expires_at:
+        raise BadRequest(
+            f"must not be after the creating key's expiry ({format_timestamp(creator_expires_at)})",
+            field="expires_at",
+        )
+    return expires_at
 
 
 async def create_api_key(
@@ -99,9 +122,12 @@ async def create_api_key(
     expires_at: datetime | None = None,
     granted_by: Iterable[Permission] | None = None,
     created_by_key_id: uuid.UUID | None = None,
+    creator_expires_at: datetime | None = None,
 ) -> CreatedApiKey:
-    """A new key; ``granted_by`` (the creator's permissions) bounds what it may carry."""
+    """A new key; ``granted_by`` (the creator's permissions) bounds what it may carry, and
+    ``creator_expires_at`` (an expiring key's own expiry) bounds how long it may live."""
     wanted = _validate_new_key(name, permissions, expires_at)
+    expires_at = _bounded_expiry(expires_at, creator_expires_at)
     if granted_by is not None:
         allowed = set(granted_by)
         beyond = [p for p in wanted if p not in allowed]

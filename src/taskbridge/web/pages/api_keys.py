@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
 from taskbridge.auth import service
-from taskbridge.auth.permissions import Permission
+from taskbridge.auth.permissions import TENANT_KEY_PERMISSIONS, Permission
 from taskbridge.errors import BadRequest, Forbidden, NotFound
 from taskbridge.kit.uow import SessionDep, UnitOfWorkRoute
 from taskbridge.web.context import Can, PanelUser
@@ -24,7 +24,9 @@ async def _list_page(
     request: Request, session: SessionDep, me: PanelUser, status_code: int = 200, **values: object
 ) -> Response:
     keys = await service.list_api_keys(session, me.tenant_id)
-    grantable = [p for p in Permission if p in me.principal.permissions]
+    grantable = [
+        p for p in Permission if p in me.principal.permissions and p in TENANT_KEY_PERMISSIONS
+    ]
     defaults: dict[str, object] = {"errors": {}, "form": {"permissions": []}, "notice": None}
     return render(
         request,
