@@ -18,6 +18,7 @@ from taskbridge.auth.principal import ApiKeyPrincipal
 from taskbridge.config import Settings, get_settings
 from taskbridge.db import create_engine, create_session_factory
 from taskbridge.dispatch.metrics import router as metrics_router
+from taskbridge.dispatch.sender import Network
 from taskbridge.dispatch.worker import dispatcher_in_background
 from taskbridge.errors import install_error_handlers
 from taskbridge.integration.configs import ConfigsFastPath
@@ -44,7 +45,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(application: FastAPI) -> AsyncIterator[None]:
-        async with dispatcher_in_background(settings, application.state.session_factory):
+        async with dispatcher_in_background(
+            settings, application.state.session_factory, application.state.dispatch_network
+        ):
             # Everything built so far lives as long as the process: moved out of the collector's
             # sight, a full collection no longer walks ~150,000 objects (≈100 ms, every request
             # in flight stalled) but only what requests left behind.
@@ -62,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = create_session_factory(engine)
+    app.state.dispatch_network = Network()
     # Keys and catalogues are read on every integration request: reloaded ahead of expiry.
     ttl, refresh_after = settings.cache_ttl_seconds, settings.cache_ttl_seconds / 2
     app.state.api_key_cache = TtlCache[str, ApiKeyPrincipal | None](

@@ -165,7 +165,8 @@ async def test_dispatch_config(
     request: Request, config_id: uuid.UUID, caller: ConfigManager, settings: SettingsDep
 ) -> Response:
     """Send a signed `ping` event now and return what the endpoint answered."""
-    result = await ping(session_factory_of(request), caller.tenant_id, config_id, settings)
+    network = request.app.state.dispatch_network
+    result = await ping(session_factory_of(request), caller.tenant_id, config_id, settings, network)
     return model_response(present_test_attempt(result.webhook_id, result.attempt))
 
 

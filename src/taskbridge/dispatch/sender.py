@@ -5,21 +5,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import ssl
 import time
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterable, AsyncIterator, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 
+import httpcore
 import httpx
 
 from taskbridge import __version__
 from taskbridge.dispatch.schemas import AttemptOutcome, Provider
 from taskbridge.dispatch.signing import webhook_headers
-from taskbridge.dispatch.ssrf import EndpointRefused, check_endpoint
+from taskbridge.dispatch.ssrf import (
+    EndpointRefused,
+    GuardedBackend,
+    Resolver,
+    parse_endpoint,
+    resolve_name,
+)
 from taskbridge.kit.time import format_timestamp, utcnow
 
 TIMEOUT_SECONDS = 10.0
+KEEPALIVE_SECONDS = 5.0
 MAX_STORED_RESPONSE = 2048
 """Bytes of a response body kept in the attempt log (cut at a character boundary)."""
 MAX_READ_RESPONSE = 64 * 1024
@@ -53,15 +62,126 @@ class Attempt:
         return self.outcome == AttemptOutcome.SUCCESS
 
 
-def build_client(max_connections: int = 4) -> httpx.AsyncClient:
-    """A client with no redirects and no proxies from the environment."""
+def _default_ssl_context() -> ssl.SSLContext:
+    return httpx.create_ssl_context(trust_env=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    """How sends reach endpoints: name resolution, TCP connections, TLS trust.
+
+    One per process (``app.state.dispatch_network`` for the app's routes and dispatcher); tests
+    replace its parts to stand a made-up host name on a loopback listener.
+    """
+
+    resolver: Resolver = resolve_name
+    connector: httpcore.AsyncNetworkBackend = field(default_factory=httpcore.AnyIOBackend)
+    ssl_context: ssl.SSLContext = field(default_factory=_default_ssl_context)
+
+
+# httpx names its errors as httpcore does; the most specific classes come first.
+_HTTPX_ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+    (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout),
+    (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.TimeoutException, httpx.TimeoutException),
+    (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.NetworkError, httpx.NetworkError),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+    (httpcore.ProtocolError, httpx.ProtocolError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.ProxyError, httpx.ProxyError),
+)
+
+
+@contextlib.contextmanager
+def _as_httpx_errors() -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:
+        for core, mapped in _HTTPX_ERRORS:
+            if isinstance(exc, core):
+                raise mapped(str(exc)) from exc
+        raise
+
+
+class _ResponseBody(httpx.AsyncByteStream):
+    def __init__(self, stream: AsyncIterable[bytes]) -> None:
+        self._stream = stream
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _as_httpx_errors():
+            async for part in self._stream:
+                yield part
+
+    async def aclose(self) -> None:
+        aclose = getattr(self._stream, "aclose", None)
+        if aclose is not None:
+            with _as_httpx_errors():
+                await aclose()
+
+
+class GuardedTransport(httpx.AsyncBaseTransport):
+    """httpx's default transport, rebuilt over a pool that connects through a
+    :class:`GuardedBackend` (httpx 0.28's own transport cannot be given a network backend)."""
+
+    def __init__(self, pool: httpcore.AsyncConnectionPool) -> None:
+        self._pool = pool
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not isinstance(request.stream, httpx.AsyncByteStream):
+            raise TypeError("an async client sends async request bodies")
+        sent = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=request.url.raw_scheme,
+                host=request.url.raw_host,
+                port=request.url.port,
+                target=request.url.raw_path,
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        with _as_httpx_errors():
+            answered = await self._pool.handle_async_request(sent)
+        if not isinstance(answered.stream, AsyncIterable):
+            raise TypeError("an async pool answers with async response bodies")
+        return httpx.Response(
+            status_code=answered.status,
+            headers=answered.headers,
+            stream=_ResponseBody(answered.stream),
+            extensions=answered.extensions,
+        )
+
+    async def aclose(self) -> None:
+        await self._pool.aclose()
+
+
+def build_client(
+    network: Network, *, allow_private_networks: bool, max_connections: int = 4
+) -> httpx.AsyncClient:
+    """A client that connects only to checked addresses, with no redirects and nothing taken
+    from the environment (proxies, netrc, certificate paths)."""
+    backend = GuardedBackend(
+        network.resolver, network.connector, allow_private_networks=allow_private_networks
+    )
+    pool = httpcore.AsyncConnectionPool(
+        ssl_context=network.ssl_context,
+        max_connections=max_connections,
+        max_keepalive_connections=max_connections,
+        keepalive_expiry=KEEPALIVE_SECONDS,
+        network_backend=backend,
+    )
     return httpx.AsyncClient(
+        transport=GuardedTransport(pool),
         timeout=httpx.Timeout(TIMEOUT_SECONDS),
         follow_redirects=False,
         trust_env=False,
-        limits=httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
-        ),
         headers={"user-agent": f"taskbridge-dispatch/{__version__}"},
     )
 
@@ -74,8 +194,11 @@ class ClientPool:
     each keeping a few endpoints' connections alive, do not.
     """
 
-    def __init__(self, size: int) -> None:
-        self._all = [build_client() for _ in range(size)]
+    def __init__(self, size: int, network: Network, *, allow_private_networks: bool) -> None:
+        self._all = [
+            build_client(network, allow_private_networks=allow_private_networks)
+            for _ in range(size)
+        ]
         self._idle: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
         for client in self._all:
             self._idle.put_nowait(client)
@@ -178,9 +301,9 @@ async def send(
     msg_id: str,
     body: str,
     now: datetime,
-    allow_private_networks: bool,
 ) -> Attempt:
-    """Deliver ``body`` once; every failure becomes an :class:`Attempt`, never an exception.
+    """Deliver ``body`` once with a client from :func:`build_client` (which refuses non-public
+    addresses as it connects); every failure becomes an :class:`Attempt`, never an exception.
 
     ``now`` (the dispatcher's clock) dates the attempt; the signature carries the wall clock,
     which is what receivers check it against.
@@ -191,12 +314,16 @@ async def send(
     if url is None:
         return Attempt(now, url, AttemptOutcome.REFUSED, error="the config has no endpoint_url")
     try:
-        await check_endpoint(url, allow_private_networks=allow_private_networks)
+        parse_endpoint(url)
     except EndpointRefused as refused:
         return Attempt(now, url, AttemptOutcome.REFUSED, error=f"endpoint_url {refused}")
     started = time.perf_counter()
     try:
         status, raw = await _post(client, url, body.encode(), _headers(target, msg_id, body))
+    except EndpointRefused as refused:
+        duration = round((time.perf_counter() - started) * 1000)
+        error = f"endpoint_url {refused}"
+        return Attempt(now, url, AttemptOutcome.REFUSED, error=error, duration_ms=duration)
     except (TimeoutError, httpx.HTTPError) as exc:
         outcome, error = _transport_failure(exc)
         duration = round((time.perf_counter() - started) * 1000)

@@ -33,7 +33,7 @@ from taskbridge.dispatch.recorder import Recorder
 from taskbridge.dispatch.repository import ClaimedDelivery
 from taskbridge.dispatch.schemas import AttemptOutcome
 from taskbridge.dispatch.sealing import SealBroken
-from taskbridge.dispatch.sender import Attempt, Target, event_body
+from taskbridge.dispatch.sender import Attempt, Network, Target, event_body
 from taskbridge.dispatch.wakeups import PgListener, Wakeup
 from taskbridge.kit.time import utcnow
 
@@ -77,6 +77,7 @@ class Dispatcher:
         worker_id: str | None = None,
         now: Callable[[], datetime] = utcnow,
         rand: Callable[[], float] = random.random,
+        network: Network | None = None,
     ) -> None:
         self.settings = settings
         self.factory = factory
@@ -84,7 +85,11 @@ class Dispatcher:
         self.now = now
         self.policy = Policy(self.worker_id, settings.dispatch_max_attempts, rand)
         self.concurrency = settings.dispatch_concurrency
-        self.clients = sender.ClientPool(self.concurrency)
+        self.clients = sender.ClientPool(
+            self.concurrency,
+            network or Network(),
+            allow_private_networks=settings.dispatch_allow_private_networks,
+        )
         self.inflight: set[asyncio.Task[Attempt | None]] = set()
         self.recorder = Recorder(factory, self.policy)
 
@@ -139,7 +144,6 @@ class Dispatcher:
                 msg_id=str(job.claim.delivery_id),
                 body=job.body,
                 now=self.now(),
-                allow_private_networks=self.settings.dispatch_allow_private_networks,
             )
 
     async def process(self, job: Job) -> Attempt | None:
@@ -253,14 +257,14 @@ class Dispatcher:
 
 @contextlib.asynccontextmanager
 async def dispatcher_in_background(
-    settings: Settings, factory: async_sessionmaker[AsyncSession]
+    settings: Settings, factory: async_sessionmaker[AsyncSession], network: Network | None = None
 ) -> AsyncIterator[Dispatcher | None]:
     """Run a dispatcher beside the web server when the settings ask for it (SQLite default)."""
     if not settings.runs_dispatcher_in_process():
         yield None
         return
     stop = asyncio.Event()
-    dispatcher = Dispatcher(settings, factory)
+    dispatcher = Dispatcher(settings, factory, network=network)
     task = asyncio.create_task(dispatcher.run(stop), name="dispatcher")
     try:
         yield dispatcher
