@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from taskbridge.auth.permissions import Permission
+from taskbridge.auth.permissions import TENANT_KEY_PERMISSIONS, Permission
 from taskbridge.errors import error_body
 from tests.admin.conftest import key_headers
 from tests.factories import create_tenant
@@ -51,7 +51,7 @@ async def test_a_key_without_the_permission_is_refused_before_validation(
 ) -> None:
     async with session_factory() as session, session.begin():
         tenant = await create_tenant(session)
-    everything_else = [p for p in Permission if p != permission]
+    everything_else = [p for p in TENANT_KEY_PERMISSIONS if p != permission]
     headers = await key_headers(session_factory, tenant.id, *everything_else)
     # An invalid body and query must not matter: 403 comes before 400 and 404.
     refused = await client.request(
