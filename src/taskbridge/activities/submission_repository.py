@@ -8,7 +8,7 @@ neither the unit of work's flush nor a reload of what it wrote.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -16,12 +16,18 @@ from sqlalchemy import ColumnElement, Select, and_, bindparam, insert, select, u
 
 from taskbridge.kit.model import table_of
 from taskbridge.kit.repository import TenantRepository
-from taskbridge.models import Activity, ActivityEvent, ActivityResult, Commerce
+from taskbridge.models import Activity, ActivityEvent, Commerce
 
 
 @dataclass(frozen=True, slots=True)
 class LockedActivity:
-    """What a result submission needs of its activity, read (and locked) in one statement."""
+    """What a result submission needs of its activity, read (and locked) in one statement.
+
+    Its current result is not here: a statement that waited for the lock sees the activity row
+    as the lock holder left it but every other table as it was when the statement began (on
+    PostgreSQL, READ COMMITTED re-checks only the locked row). The current result is read by a
+    statement of its own once the lock is held (``results.repository.supersede_current``).
+    """
 
     id: uuid.UUID
     tenant_id: uuid.UUID
@@ -34,14 +40,11 @@ class LockedActivity:
     provider_activity_id: str | None
     named_commerce_id: uuid.UUID | None
     """The id of the commerce the submission names, in this tenant (None when it has none)."""
-    current_result_id: uuid.UUID | None
-    current_result_status: str | None
-    current_follow_up_id: uuid.UUID | None
 
 
 _activities = table_of(Activity)
 _commerces = table_of(Commerce)
-_current = table_of(ActivityResult).alias("current_result")
+_NAMED_COMMERCE = "named_commerce_id"
 
 
 def _lock_by(key: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
@@ -54,25 +57,13 @@ def _lock_by(key: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
         .scalar_subquery()
     )
     a = _activities.c
+    # The columns are LockedActivity's fields, by name: the row maps onto it whatever the order.
+    columns = [
+        named_commerce.label(_NAMED_COMMERCE) if f.name == _NAMED_COMMERCE else a[f.name]
+        for f in fields(LockedActivity)
+    ]
     return (
-        select(
-            a.id,
-            a.tenant_id,
-            a.status,
-            a.type,
-            a.channel,
-            a.reason,
-            a.commerce_id,
-            a.operator_id,
-            a.provider_activity_id,
-            named_commerce,
-            _current.c.id,
-            _current.c.status,
-            _current.c.follow_up_activity_id,
-        )
-        .outerjoin(
-            _current, and_(_current.c.activity_id == a.id, _current.c.superseded_at.is_(None))
-        )
+        select(*columns)
         .where(a.tenant_id == bindparam("tenant_id"), key)
         .with_for_update(of=_activities)
     )
@@ -112,7 +103,7 @@ class SubmissionRepository(TenantRepository):
             key, stmt = provider_activity_id, _LOCK_BY_PROVIDER_ID
         params = {"tenant_id": self.tenant_id, "key": key, "commerce": commerce_external_id}
         row = (await self.session.execute(stmt, params)).first()
-        return None if row is None else LockedActivity(*row)
+        return None if row is None else LockedActivity(**row._mapping)
 
     async def touch(self, activity_id: uuid.UUID, now: datetime) -> None:
         params = {"tenant": self.tenant_id, "activity": activity_id, "now": now}

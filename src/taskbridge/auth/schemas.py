@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
+
+from pydantic import StringConstraints
 
 from taskbridge.kit.case import RequestModel, ResponseModel
 from taskbridge.kit.pagination import PageMeta
@@ -12,7 +15,7 @@ from taskbridge.kit.time import AwareDatetime, Timestamp
 class ApiKeyCreate(RequestModel):
     """Permissions must be a subset of the creator's; the plaintext key is shown only once."""
 
-    name: str
+    name: Annotated[str, StringConstraints(max_length=255)]
     permissions: list[str]
     expires_at: AwareDatetime | None = None
 

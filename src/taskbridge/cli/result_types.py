@@ -135,11 +135,13 @@ def update(
             current = await result_types.get(session, found.id, result_type_id)
             translations = {**current.translations, **parse_translations(translation)}
             translations = {lang: text for lang, text in translations.items() if text}
-        data = ResultTypeUpdate(
-            label=label,
-            requires_future_scheduled_at=requires_future_scheduled_at,
-            translations=translations,
-        )
+        given = {
+            "label": label,
+            "requires_future_scheduled_at": requires_future_scheduled_at,
+            "translations": translations,
+        }
+        # An option left out is a field left out: the schema refuses a null for any of them.
+        data = ResultTypeUpdate(**{name: v for name, v in given.items() if v is not None})
         updated = await result_types.update(session, found.id, result_type_id, data)
         return ResultTypeRead.model_validate(updated)
 

@@ -5,19 +5,22 @@ from typing import Annotated, Any
 
 from pydantic import Field, StrictBool, StringConstraints
 
-from taskbridge.kit.case import RequestModel, ResponseModel
+from taskbridge.kit.case import Omittable, RequestModel, ResponseModel
 from taskbridge.kit.pagination import PageMeta
 from taskbridge.kit.time import Timestamp
 
 ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+TaxId = Annotated[str, StringConstraints(max_length=64)]
+Metadata = dict[str, Any]
 
 
 class CommerceItem(RequestModel):
     external_id: ExternalId
     name: Name
-    tax_id: Annotated[str, StringConstraints(max_length=64)] | None = None
-    metadata: dict[str, Any] | None = None
+    tax_id: TaxId | None = None
+    metadata: Omittable[Metadata] = None
+    """Absent is ``{}``."""
 
 
 class CommerceSync(RequestModel):
@@ -25,10 +28,12 @@ class CommerceSync(RequestModel):
 
 
 class CommerceUpdate(RequestModel):
-    name: Name | None = None
-    tax_id: Annotated[str, StringConstraints(max_length=64)] | None = None
-    metadata: dict[str, Any] | None = None
-    is_active: StrictBool | None = None
+    """Only the fields sent change; ``tax_id`` may be cleared with ``null``."""
+
+    name: Omittable[Name] = None
+    tax_id: TaxId | None = None
+    metadata: Omittable[Metadata] = None
+    is_active: Omittable[StrictBool] = None
 
 
 class CommerceRead(ResponseModel):

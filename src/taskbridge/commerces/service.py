@@ -76,8 +76,6 @@ async def update(
 ) -> Commerce:
     commerce = await get(session, tenant_id, commerce_id)
     changes = data.model_dump(exclude_unset=True)
-    if "name" in changes and changes["name"] is None:
-        raise BadRequest("must not be null", field="name")
     for field, value in changes.items():
         setattr(commerce, "metadata_" if field == "metadata" else field, value)
     await session.flush()

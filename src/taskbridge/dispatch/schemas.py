@@ -7,10 +7,10 @@ import uuid
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field, StrictBool, StringConstraints
 
 from taskbridge.activities.status import Channel
-from taskbridge.kit.case import RequestModel, ResponseModel
+from taskbridge.kit.case import Omittable, RequestModel, ResponseModel
 from taskbridge.kit.pagination import PageMeta
 from taskbridge.kit.time import Timestamp
 
@@ -60,7 +60,9 @@ def _check_header_value(value: str) -> str:
     return value
 
 
-HeaderName = Annotated[str, AfterValidator(_check_header_name)]
+HeaderName = Annotated[
+    str, StringConstraints(min_length=1, max_length=64), AfterValidator(_check_header_name)
+]
 HeaderValue = Annotated[
     str, StringConstraints(min_length=1, max_length=4096), AfterValidator(_check_header_value)
 ]
@@ -77,7 +79,7 @@ class DispatchConfigCreate(RequestModel):
 class DispatchConfigUpdate(RequestModel):
     """Only the fields present change; ``auth_header_name: null`` removes the auth header."""
 
-    is_active: bool | None = None
+    is_active: Omittable[StrictBool] = None
     endpoint_url: Url | None = None
     auth_header_name: HeaderName | None = None
     auth_header_value: HeaderValue | None = None

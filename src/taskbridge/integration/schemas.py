@@ -9,8 +9,7 @@ from taskbridge.activities.schemas import TaskFilters
 from taskbridge.activities.status import Channel, IntegrationStatus
 from taskbridge.auth.principal import ApiKeyPrincipal
 from taskbridge.kit.case import ResponseModel
-from taskbridge.kit.pagination import DEFAULT_PER_PAGE, MAX_PER_PAGE
-from taskbridge.kit.text import SafeText
+from taskbridge.kit.pagination import DEFAULT_PER_PAGE, PageNumber, PerPage
 from taskbridge.kit.time import AwareDatetime, Timestamp
 from taskbridge.results.schemas import ResultStatus
 
@@ -18,13 +17,13 @@ from taskbridge.results.schemas import ResultStatus
 class TaskQuery(BaseModel):
     """The query of the task list, validated as one model (one call, not one per parameter)."""
 
-    page: Annotated[int, Field(ge=1)] = 1
-    per_page: Annotated[int, Field(ge=1, le=MAX_PER_PAGE)] = DEFAULT_PER_PAGE
+    page: PageNumber = 1
+    per_page: PerPage = DEFAULT_PER_PAGE
     status: IntegrationStatus | None = None
     result_status: ResultStatus | None = None
     channel: Channel | None = None
-    external_commerce_id: SafeText | None = None
-    external_operator_id: SafeText | None = None
+    external_commerce_id: str | None = None
+    external_operator_id: str | None = None
     scheduled_from: AwareDatetime | None = None
     scheduled_to: AwareDatetime | None = None
     updated_since: AwareDatetime | None = None

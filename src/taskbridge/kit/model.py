@@ -40,6 +40,10 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 JsonDocument = JSON().with_variant(JSONB(), "postgresql")
 
+MAX_INTEGER = 2**31 - 1
+"""The largest value an ``Integer`` column holds on every backend (``int4`` on PostgreSQL): a
+request field stored in one is bounded by it (SQLite would take more, PostgreSQL refuse it)."""
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)

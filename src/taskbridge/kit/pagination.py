@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Query
+from pydantic import Field
 
 from taskbridge.errors import BadRequest
 from taskbridge.kit.case import ResponseModel
@@ -20,6 +21,14 @@ from taskbridge.kit.time import as_utc
 
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
+MAX_PAGE = 1_000_000
+"""An OFFSET of 100,000,000 rows is already slow on any backend (the task list reads deeper with
+its cursor), and every offset (``MAX_PAGE * MAX_PER_PAGE``) stays within a 32-bit integer, the
+type the task list binds it with: a larger page is a 400, not an overflow in the database."""
+PAGE_RULE = f"1..{MAX_PAGE}; a deeper page is a 400 (the task list reads deeper with `cursor`)"
+
+PageNumber = Annotated[int, Field(ge=1, le=MAX_PAGE, description=PAGE_RULE)]
+PerPage = Annotated[int, Field(ge=1, le=MAX_PER_PAGE, description=f"1..{MAX_PER_PAGE}")]
 
 ItemT = TypeVar("ItemT")
 
@@ -107,10 +116,12 @@ class PageRequest:
 
 
 async def page_request(
-    page: Annotated[int, Query(ge=1)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = DEFAULT_PER_PAGE,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE, description=PAGE_RULE)] = 1,
+    per_page: Annotated[
+        int, Query(ge=1, le=MAX_PER_PAGE, description=f"1..{MAX_PER_PAGE}")
+    ] = DEFAULT_PER_PAGE,
 ) -> PageRequest:
-    """``page`` ≥ 1 and ``per_page`` 1..100: above 100 is a 400, never a silent clamp."""
+    """``page`` 1..``MAX_PAGE`` and ``per_page`` 1..100: beyond either is a 400, never a clamp."""
     return PageRequest(page=page, per_page=per_page)
 
 

@@ -1,16 +1,39 @@
-"""Query strings validated as one model, in one call, and documented as FastAPI would."""
+"""Query strings: validated as one model, documented as FastAPI would, and never holding NUL."""
 
 from __future__ import annotations
 
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl
 
 from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
 
-from taskbridge.errors import validation_failure
+from taskbridge.errors import BadRequest, validation_failure
 from taskbridge.kit.body import document_schemas
+from taskbridge.kit.text import NUL, NUL_RULE
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def nul_in_query(query_string: bytes) -> BadRequest | None:
+    """The 400 naming every query parameter that holds NUL, which PostgreSQL cannot store or
+    compare (``q=%00``); None for the query strings every request has. A body's NUL is refused by
+    :func:`taskbridge.kit.body.JsonBody`, with the same rule."""
+    if b"%00" not in query_string and b"\x00" not in query_string:
+        return None
+    # Decoded as Starlette decodes ``request.query_params``, so the names are the ones routes see.
+    pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    names = dict.fromkeys(name for name, value in pairs if NUL in name or NUL in value)
+    if not names:
+        return None
+    return validation_failure(
+        {
+            "loc": ("query", name.replace(NUL, "\\u0000")),
+            "type": "value_error",
+            "ctx": {"error": NUL_RULE},
+        }
+        for name in names
+    )
 
 
 def QueryModel(model: type[ModelT]) -> Any:  # noqa: N802 - reads as a type in signatures

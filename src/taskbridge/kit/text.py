@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-from pydantic import AfterValidator
+from typing import Any
 
 NUL = "\x00"
 NUL_RULE = "must not contain the NUL character (\\u0000)"
-
-
-def refuse_nul(value: str) -> str:
-    if NUL in value:
-        raise ValueError(NUL_RULE)
-    return value
-
-
-SafeText = Annotated[str, AfterValidator(refuse_nul)]
-"""A query parameter or field that reaches a text column: NUL is a 400, not a database error."""
+"""Refused in bodies by ``kit.body.JsonBody``, in query strings by ``kit.uow.UnitOfWorkRoute``."""
 
 
 def nul_paths(document: Any, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:

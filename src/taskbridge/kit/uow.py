@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Awaitable, Callable, Coroutine
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -11,6 +14,8 @@ from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from taskbridge.errors import BadRequest
+from taskbridge.kit.query import nul_in_query
 from taskbridge.kit.time import utcnow
 
 REQUEST_SESSION = "request_session"
@@ -44,31 +49,78 @@ def session_factory_of(request: Request) -> async_sessionmaker[AsyncSession]:
     return factory
 
 
+_query_refusal: ContextVar[BadRequest | None] = ContextVar("query_refusal", default=None)
+"""The 400 this request's query string earns, raised once the route's dependencies have run."""
+
+
+def _refuse_bad_query() -> None:
+    refusal = _query_refusal.get()
+    if refusal is not None:
+        raise refusal
+
+
+def _after_dependencies(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """``endpoint``, first raising the request's query refusal, if any.
+
+    FastAPI resolves every dependency (authentication included) before it calls the endpoint,
+    so a NUL in the query string is a 400 after the 401/403 that the contract puts first. The
+    wrapper keeps the endpoint's signature (FastAPI reads it through ``__wrapped__``).
+    """
+    if getattr(endpoint, "_refuses_bad_query", False):
+        return endpoint
+    if inspect.iscoroutinefunction(endpoint):
+
+        @functools.wraps(endpoint)
+        async def guarded(*args: Any, **kwargs: Any) -> Any:
+            _refuse_bad_query()
+            return await endpoint(*args, **kwargs)
+
+    else:
+
+        @functools.wraps(endpoint)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            _refuse_bad_query()
+            return endpoint(*args, **kwargs)
+
+    guarded._refuses_bad_query = True  # type: ignore[attr-defined]
+    return guarded
+
+
 class UnitOfWorkRoute(APIRoute):
     """Runs the endpoint in a session, commits before the response leaves, rolls back on error.
 
     A failure of the commit itself propagates to the error handler, so the client never sees a
-    2xx for data that was not stored.
+    2xx for data that was not stored. Every route of the API and the panel is one of these, so
+    this is also where a query string holding NUL is refused, whatever parameter holds it.
     """
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, _after_dependencies(endpoint), **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def run_in_unit_of_work(request: Request) -> Response:
             request.state.received_at = utcnow()
-            async with session_factory_of(request)() as session:
-                session.info[REQUEST_SESSION] = True
-                request.state.session = session
-                try:
-                    response = await handler(request)
-                    await session.commit()
-                except BaseException:
+            refusal = nul_in_query(request.scope["query_string"])
+            token = None if refusal is None else _query_refusal.set(refusal)
+            try:
+                async with session_factory_of(request)() as session:
+                    session.info[REQUEST_SESSION] = True
+                    request.state.session = session
                     try:
-                        await session.rollback()
-                    finally:
-                        await _run_rollback_hooks(session)
-                    raise
-                return response
+                        response = await handler(request)
+                        await session.commit()
+                    except BaseException:
+                        try:
+                            await session.rollback()
+                        finally:
+                            await _run_rollback_hooks(session)
+                        raise
+                    return response
+            finally:
+                if token is not None:
+                    _query_refusal.reset(token)
 
         return run_in_unit_of_work
 

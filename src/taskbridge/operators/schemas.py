@@ -6,13 +6,14 @@ from typing import Annotated
 
 from pydantic import Field, StrictBool, StringConstraints
 
-from taskbridge.kit.case import RequestModel, ResponseModel
+from taskbridge.kit.case import Omittable, RequestModel, ResponseModel
 from taskbridge.kit.pagination import PageMeta
 from taskbridge.kit.time import Timestamp
 
 ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-Contact = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)]
 
 
 class OperatorType(StrEnum):
@@ -25,8 +26,8 @@ class OperatorItem(RequestModel):
     external_id: ExternalId
     type: OperatorType
     name: Name
-    email: Contact | None = None
-    phone: Contact | None = None
+    email: Email | None = None
+    phone: Phone | None = None
 
 
 class OperatorSync(RequestModel):
@@ -34,10 +35,12 @@ class OperatorSync(RequestModel):
 
 
 class OperatorUpdate(RequestModel):
-    name: Name | None = None
-    email: Contact | None = None
-    phone: Contact | None = None
-    is_active: StrictBool | None = None
+    """Only the fields sent change; ``email`` and ``phone`` may be cleared with ``null``."""
+
+    name: Omittable[Name] = None
+    email: Email | None = None
+    phone: Phone | None = None
+    is_active: Omittable[StrictBool] = None
 
 
 class OperatorRead(ResponseModel):

@@ -95,8 +95,6 @@ async def update(
 ) -> Operator:
     operator = await get(session, tenant_id, operator_id)
     changes = data.model_dump(exclude_unset=True)
-    if "name" in changes and changes["name"] is None:
-        raise BadRequest("must not be null", field="name")
     for field, value in changes.items():
         setattr(operator, field, value)
     await session.flush()

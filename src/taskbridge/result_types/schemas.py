@@ -8,12 +8,13 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field, StrictBool, StringConstraints, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from taskbridge.kit.case import RequestModel, ResponseModel
+from taskbridge.kit.case import Omittable, RequestModel, ResponseModel
+from taskbridge.kit.model import MAX_INTEGER
 from taskbridge.kit.pagination import PageMeta
 from taskbridge.kit.time import Timestamp
 
 CODE_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
-Code = Annotated[str, StringConstraints(pattern=CODE_PATTERN)]
+Code = Annotated[str, StringConstraints(max_length=64, pattern=CODE_PATTERN)]
 Label = Annotated[str, StringConstraints(min_length=1, max_length=120)]
 Translations = dict[Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")], Label]
 
@@ -57,10 +58,10 @@ class ResultTypeCreate(RequestModel):
 
 
 class ResultTypeUpdate(RequestModel):
-    label: Label | None = None
-    requires_future_scheduled_at: StrictBool | None = None
-    translations: Translations | None = None
-    position: Annotated[int, Field(ge=0)] | None = None
+    label: Omittable[Label] = None
+    requires_future_scheduled_at: Omittable[StrictBool] = None
+    translations: Omittable[Translations] = None
+    position: Omittable[Annotated[int, Field(ge=0, le=MAX_INTEGER)]] = None
     code: SkipJsonSchema[Any] = None
     """Never accepted: present only so that sending it is refused with the reason."""
 

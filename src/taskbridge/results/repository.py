@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, insert, select, update
@@ -12,12 +13,28 @@ from taskbridge.kit.model import table_of
 from taskbridge.kit.repository import TenantRepository
 from taskbridge.models import ActivityResult
 
+
+@dataclass(frozen=True, slots=True)
+class ReplacedResult:
+    """The result that was current until :meth:`ResultRepository.supersede_current`."""
+
+    id: uuid.UUID
+    status: str
+    follow_up_activity_id: uuid.UUID | None
+
+
 _results = table_of(ActivityResult)
 _INSERT = insert(_results)
-_SUPERSEDE = (
+# An UPDATE's own parameters may not be named after its columns.
+_SUPERSEDE_CURRENT = (
     update(_results)
-    .where(_results.c.tenant_id == bindparam("tenant"), _results.c.id == bindparam("result"))
+    .where(
+        _results.c.tenant_id == bindparam("tenant"),
+        _results.c.activity_id == bindparam("activity"),
+        _results.c.superseded_at.is_(None),
+    )
     .values(superseded_at=bindparam("at"))
+    .returning(*(_results.c[f.name] for f in fields(ReplacedResult)))
 )
 
 
@@ -69,7 +86,14 @@ class ResultRepository(TenantRepository):
         """One result row, without the unit of work (``values`` names every column but tenant)."""
         await self.session.execute(_INSERT, {**values, "tenant_id": self.tenant_id})
 
-    async def supersede(self, result_id: uuid.UUID, at: datetime) -> None:
-        await self.session.execute(
-            _SUPERSEDE, {"tenant": self.tenant_id, "result": result_id, "at": at}
-        )
+    async def supersede_current(
+        self, activity_id: uuid.UUID, at: datetime
+    ) -> ReplacedResult | None:
+        """Mark the activity's current result superseded at ``at`` and return it (None if none).
+
+        Call it with the activity locked: the statement then reads the result as the last
+        submission committed it, which a read joined to the locking statement may not.
+        """
+        params = {"tenant": self.tenant_id, "activity": activity_id, "at": at}
+        row = (await self.session.execute(_SUPERSEDE_CURRENT, params)).first()
+        return None if row is None else ReplacedResult(**row._mapping)

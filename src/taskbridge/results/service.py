@@ -18,7 +18,7 @@ from taskbridge.kit.time import utcnow
 from taskbridge.models import ActivityResult
 from taskbridge.result_types import service as result_types
 from taskbridge.result_types.service import Catalogue, CatalogueEntry
-from taskbridge.results.repository import ResultRepository
+from taskbridge.results.repository import ReplacedResult, ResultRepository
 from taskbridge.results.schemas import FINAL_STATUSES, ResultStatus, ResultSubmission
 
 RESULT_FIELD = "task_result.result"
@@ -105,7 +105,9 @@ def _check_commerce(activity: LockedActivity, external_id: str) -> None:
         )
 
 
-def _check_replaceable(activity: LockedActivity, override: bool) -> None:
+def _check_replaceable(
+    activity: LockedActivity, replaced: ReplacedResult | None, override: bool
+) -> None:
     """Rule 6: a final result or a canceled activity needs ``hard_override``."""
     if override:
         return
@@ -113,10 +115,10 @@ def _check_replaceable(activity: LockedActivity, override: bool) -> None:
         raise Conflict(
             f"Activity '{activity.id}' is CANCELED; send hard_override: true to record a result"
         )
-    if activity.current_result_status in FINAL_STATUSES:
+    if replaced is not None and replaced.status in FINAL_STATUSES:
         raise Conflict(
             f"Activity '{activity.id}' already has a final result "
-            f"({activity.current_result_status}); send hard_override: true to replace it"
+            f"({replaced.status}); send hard_override: true to replace it"
         )
 
 
@@ -134,8 +136,10 @@ async def submit_result(
     against however long authentication and parsing took. ``catalogue`` is the tenant's active
     result types when the caller holds a fresh enough copy; read from the database otherwise.
 
-    The common case (no result to replace, no follow-up) is three statements after the lock:
-    Core inserts and an update with every value known here, no unit-of-work flush, no reload.
+    The common case (no result to replace, no follow-up) is four statements after the lock:
+    the current result superseded (none, here), Core inserts and an update with every value
+    known here, no unit-of-work flush, no reload. A refusal after the supersede (rule 6) is
+    rolled back with the rest of the request.
     """
     now = utcnow()
     tenant_id = submitter.tenant_id
@@ -156,19 +160,18 @@ async def submit_result(
         commerce_external_id=data.commerce_external_id,
     )
     _check_commerce(activity, data.commerce_external_id)
-    _check_replaceable(activity, data.hard_override)
+    repo = ResultRepository(session, tenant_id)
+    # Read only now that the lock is held: a submission that waited for it sees the result the
+    # previous one stored, and replaces it (or is refused by rule 6) instead of adding a second.
+    replaced = await repo.supersede_current(activity.id, now)
+    _check_replaceable(activity, replaced, data.hard_override)
     completes = data.status in FINAL_STATUSES
     if completes:
-        # Before any write: a submission that waited on the lock finds the activity completed.
         activities.check_completion(activity, forced=data.hard_override)
-    repo = ResultRepository(session, tenant_id)
-
-    if activity.current_result_id is not None:
-        await repo.supersede(activity.current_result_id, now)
-        if activity.current_follow_up_id is not None:
-            await activities.cancel_unstarted_follow_up(
-                session, tenant_id, activity.current_follow_up_id, actor=submitter.actor
-            )
+    if replaced is not None and replaced.follow_up_activity_id is not None:
+        await activities.cancel_unstarted_follow_up(
+            session, tenant_id, replaced.follow_up_activity_id, actor=submitter.actor
+        )
     result_id = uuid.uuid4()
     follow_up_id = None
     if task_result.future_scheduled_at is not None and result_type.requires_future_scheduled_at:

@@ -17,9 +17,9 @@ class Locale(StrEnum):
 
 class TenantCreate(RequestModel):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-    slug: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+    slug: Annotated[str, StringConstraints(max_length=63, pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
     locale: Locale = Locale.ES
-    time_zone: str = "UTC"
+    time_zone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "UTC"
 
 
 class TenantRead(ResponseModel):

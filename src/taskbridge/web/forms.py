@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskbridge.errors import AppError, BadRequest, validation_failure
+from taskbridge.kit.pagination import MAX_PAGE
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -46,8 +47,9 @@ def parse_local(value: str, time_zone: str, field: str) -> datetime | None:
 
 
 def page_number(value: str | None) -> int:
+    """A page typed into the address bar: junk is page 1, beyond ``MAX_PAGE`` the last one."""
     try:
-        return max(1, int(value or 1))
+        return min(max(1, int(value or 1)), MAX_PAGE)
     except ValueError:
         return 1
 
