@@ -52,7 +52,7 @@ from taskbridge.tenants.schemas import TenantCreate
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/taskbridge_bench_dispatch"
 SCRIPT = str(Path(sys.executable).with_name("taskbridge"))
-SECRET_KEY = "bench-dispatch-secret"
+SECRET_KEY = "bench-dispatch-secret-key-of-32-bytes-or-more"
 
 
 # --- the receiver process -------------------------------------------------------------------

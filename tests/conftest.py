@@ -22,6 +22,7 @@ from taskbridge.models import Base
 
 PG_URL = os.environ.get("TASKBRIDGE_TEST_DATABASE_URL")
 TABLES = [t.name for t in reversed(Base.metadata.sorted_tables)]
+TEST_SECRET_KEY = "test-secret-key-of-at-least-32-bytes"
 
 
 def is_postgres() -> bool:
@@ -64,6 +65,12 @@ def settings(migrated_template: Path | str, tmp_path: Path) -> Settings:
     production TTL and prove changes reach every process within a second."""
     data_dir = tmp_path / "data"
     data_dir.mkdir()
+    return clean_settings(migrated_template, data_dir)
+
+
+def clean_settings(migrated_template: Path | str, data_dir: Path) -> Settings:
+    """The ``settings`` fixture's work, for fixtures of a wider scope: a clean database (a copy
+    of the SQLite template in ``data_dir``, or PostgreSQL emptied)."""
     if isinstance(migrated_template, str):
         asyncio.run(
             _truncate_postgres(Settings(database_url=migrated_template).resolved_database_url())
@@ -71,11 +78,11 @@ def settings(migrated_template: Path | str, tmp_path: Path) -> Settings:
         return Settings(
             database_url=migrated_template,
             data_dir=data_dir,
-            secret_key="test-secret",
+            secret_key=TEST_SECRET_KEY,
             cache_ttl_seconds=0,
         )
     shutil.copy(migrated_template, data_dir / "taskbridge.db")
-    return Settings(data_dir=data_dir, secret_key="test-secret", cache_ttl_seconds=0)
+    return Settings(data_dir=data_dir, secret_key=TEST_SECRET_KEY, cache_ttl_seconds=0)
 
 
 @pytest.fixture

@@ -2,26 +2,88 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SECRET_KEY_FILE = "secret_key"
+MIN_SECRET_KEY_BYTES = 32
+"""Key material below this is refused: it signs tokens and seals dispatch secrets (AES-GCM)."""
+NEW_KEY_COMMAND = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+TRUST_EVERY_PROXY = "*"
+SETTINGS_ERROR = "invalid_setting"
+"""The error type of this module's own checks, whose message already names the variable."""
+
+
+def check_key_material(key: str, source: str) -> None:
+    """Refuse fewer than :data:`MIN_SECRET_KEY_BYTES` bytes, naming where the key came from."""
+    size = len(key.encode())
+    if size < MIN_SECRET_KEY_BYTES:
+        raise PydanticCustomError(
+            SETTINGS_ERROR,
+            f"{source} must hold at least {MIN_SECRET_KEY_BYTES} bytes of key material "
+            f"(it has {size}); generate one with: {NEW_KEY_COMMAND}",
+        )
+
+
+def parse_trusted_proxies(value: str) -> list[str]:
+    """``TASKBRIDGE_FORWARDED_ALLOW_IPS`` (or ``serve --forwarded-allow-ips``) as a list of
+    addresses and networks, or ``["*"]``; empty: no proxy is trusted.
+
+    Networks are normalized (``10.0.0.1/24`` → ``10.0.0.0/24``) because uvicorn silently treats
+    a network it cannot parse as a literal that no address ever matches.
+    """
+    entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+    if TRUST_EVERY_PROXY in entries:
+        return [TRUST_EVERY_PROXY]
+    try:
+        return [
+            str(ipaddress.ip_network(entry, strict=False))
+            if "/" in entry
+            else str(ipaddress.ip_address(entry))
+            for entry in entries
+        ]
+    except ValueError as exc:
+        raise PydanticCustomError(
+            SETTINGS_ERROR,
+            f"TASKBRIDGE_FORWARDED_ALLOW_IPS (--forwarded-allow-ips): {exc}; list IP addresses "
+            "or networks of the proxies in front of taskbridge, comma-separated",
+        ) from None
+
+
+def describe_invalid_settings(exc: ValidationError) -> str:
+    """One line naming the first offending ``TASKBRIDGE_*`` variable (never its value)."""
+    errors = exc.errors(include_input=False, include_url=False)
+    first = errors[0]
+    if first["type"] == SETTINGS_ERROR:
+        line = first["msg"]
+    else:
+        where = str(first["loc"][0]).upper() if first["loc"] else "*"
+        line = f"TASKBRIDGE_{where}: {first['msg']}"
+    return line + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
 
 
 class Settings(BaseSettings):
     """Runtime configuration. Every field can be set as ``TASKBRIDGE_<NAME>``."""
 
-    model_config = SettingsConfigDict(env_prefix="TASKBRIDGE_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="TASKBRIDGE_", extra="ignore", hide_input_in_errors=True
+    )
 
     data_dir: Path = Field(
         default=Path("data"), description="Folder for the SQLite file and secret."
     )
     database_url: str = Field(default="", description="SQLAlchemy URL; default SQLite in data_dir.")
-    secret_key: SecretStr | None = None
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="At least 32 bytes of key material; unset: generated into data_dir.",
+    )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     cache_ttl_seconds: float = Field(
         default=0.5,
@@ -45,6 +107,49 @@ class Settings(BaseSettings):
     dispatch_poll_interval: float = Field(default=2.0, gt=0, le=60)
     dispatch_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
     dispatch_concurrency: int = Field(default=64, ge=1, le=500)
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Proxies (addresses or networks, comma-separated, or *) whose "
+        "X-Forwarded-For and X-Forwarded-Proto are believed; none by default.",
+    )
+    public_url: str = Field(
+        default="",
+        description="Where people and integrators reach taskbridge (https://tasks.example.com); "
+        "https makes every cookie Secure.",
+    )
+
+    @field_validator("secret_key")
+    @classmethod
+    def _enough_key_material(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            check_key_material(value.get_secret_value(), "TASKBRIDGE_SECRET_KEY")
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses_or_networks(cls, value: str) -> str:
+        return ",".join(parse_trusted_proxies(value))
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_http_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value:
+            return ""
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+            raise PydanticCustomError(
+                SETTINGS_ERROR,
+                "TASKBRIDGE_PUBLIC_URL must be an absolute http(s) URL such as "
+                "https://tasks.example.com",
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _enough_key_material_in_file(self) -> Settings:
+        if self.secret_key is None:
+            self._read_key_file()
+        return self
 
     def resolved_database_url(self) -> str:
         """The async SQLAlchemy URL, accepting plain ``postgresql://`` and ``sqlite:///`` forms."""
@@ -64,15 +169,34 @@ class Settings(BaseSettings):
             return self.dispatch_in_process
         return self.resolved_database_url().startswith("sqlite")
 
+    def trusted_proxies(self) -> list[str]:
+        """The proxies whose forwarding headers are believed (empty: none)."""
+        return parse_trusted_proxies(self.forwarded_allow_ips)
+
+    def is_public_url_https(self) -> bool:
+        """Whether people reach taskbridge over https (so every cookie must be ``Secure``)."""
+        return urlsplit(self.public_url).scheme == "https"
+
+    def _read_key_file(self) -> str | None:
+        """The generated key in the data folder (refused when too short), or None before it
+        exists."""
+        path = self.data_dir / SECRET_KEY_FILE
+        if not path.exists():
+            return None
+        key = path.read_text().strip()
+        check_key_material(key, f"{path} (the key used while TASKBRIDGE_SECRET_KEY is unset)")
+        return key
+
     def resolved_secret_key(self) -> str:
         """The secret key; generated into the data folder on first use when unset."""
         if self.secret_key is not None:
             return self.secret_key.get_secret_value()
-        path = self.data_dir / SECRET_KEY_FILE
-        if path.exists():
-            return path.read_text().strip()
+        key = self._read_key_file()
+        if key is not None:
+            return key
         self.data_dir.mkdir(parents=True, exist_ok=True)
         key = secrets.token_urlsafe(48)
+        path = self.data_dir / SECRET_KEY_FILE
         path.touch(mode=0o600)
         path.write_text(key)
         return key

@@ -21,6 +21,7 @@ from tests.dispatch.conftest import FakeClock, Pusher
 from tests.dispatch.receiver import Receiver
 
 CONFIGS = "/api/dispatch-configs"
+ANOTHER_SECRET_KEY = SecretStr("another-secret-key-of-at-least-32-bytes")
 
 
 def _webhook(url: str, channel: str = "CALLCENTER") -> dict[str, str]:
@@ -302,7 +303,7 @@ async def test_auth_header_can_be_changed_and_removed(
 
 
 async def test_a_sealed_secret_does_not_open_under_another_key(pusher: Pusher) -> None:
-    other = pusher.settings.model_copy(update={"secret_key": SecretStr("another-secret")})
+    other = pusher.settings.model_copy(update={"secret_key": ANOTHER_SECRET_KEY})
     async with session_scope(pusher.factory) as session:
         config = await service.get_config(session, pusher.tenant_id, pusher.config_id)
     with pytest.raises(SealBroken):
@@ -314,7 +315,7 @@ async def test_a_changed_secret_key_fails_attempts_instead_of_blocking_the_queue
     pusher: Pusher, receiver: Receiver
 ) -> None:
     task = await pusher.task()
-    other = {"secret_key": SecretStr("another-secret")}
+    other = {"secret_key": ANOTHER_SECRET_KEY}
     assert await pusher.dispatcher(**other).drain() == 1
     assert receiver.requests == []
     [attempt] = await pusher.attempts()

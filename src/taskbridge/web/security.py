@@ -10,7 +10,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from starlette.responses import Response
 
 from taskbridge.errors import Forbidden
-from taskbridge.users.dependencies import secret_of
+from taskbridge.users.dependencies import cookies_are_secure, secret_of
 from taskbridge.users.tokens import csrf_token_for
 
 SESSION_COOKIE = "tb_session"
@@ -64,7 +64,7 @@ def set_cookie(request: Request, response: Response, name: str, value: str, max_
         path=PANEL_PATH,
         httponly=True,
         samesite="lax" if name == SESSION_COOKIE else "strict",
-        secure=request.url.scheme == "https",
+        secure=cookies_are_secure(request),
     )
 
 
