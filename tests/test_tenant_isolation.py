@@ -38,7 +38,10 @@ from taskbridge.result_types import service as result_types
 from taskbridge.result_types.schemas import ResultTypeCreate
 from taskbridge.results import service as results
 from taskbridge.results.schemas import ResultStatus, ResultSubmission, TaskResultIn
+from taskbridge.tenants import service as tenants
+from taskbridge.tenants.schemas import TenantCreate
 from taskbridge.users import service as users
+from taskbridge.users.invitations import service as invitations
 from tests.factories import SEED_RESULT_TYPES, build_world, create_key
 
 NOT_FOUND = "404"
@@ -69,6 +72,8 @@ class Target:
     operator_name: str
     user_id: str
     user_email: str
+    invitation_id: str
+    invitation_token: str
 
     @classmethod
     def ghost(cls) -> Target:
@@ -246,13 +251,26 @@ PROBES: dict[tuple[str, str], Builder] = {
     ("POST", "/api/auth/refresh"): lambda _t, _a: [Probe(UNAUTHORIZED)],
     ("GET", "/api/auth/me"): lambda _t, _a: [Probe(UNAUTHORIZED)],
     ("POST", "/api/auth/logout"): _own(),
+    ("POST", "/api/auth/change-password"): lambda _t, _a: [
+        Probe(UNAUTHORIZED, json={"current_password": "beta-password", "new_password": "p" * 8})
+    ],
     ("GET", "/api/users"): _own(),
     ("GET", "/api/users/{user_id}"): _missing("user_id", "user_id"),
-    ("POST", "/api/users"): lambda _t, _a: [
+    ("POST", "/api/users"): lambda t, _a: [
         Probe(
             OWN,
             json={"email": f"{uuid.uuid4().hex}@a.example", "password": "p" * 8, "role": "VIEWER"},
-        )
+        ),
+        # B's person has an account: A gets an invitation, and nothing of the account.
+        Probe(OWN, json={"email": t.user_email, "password": "p" * 8, "role": "VIEWER"}),
+    ],
+    ("GET", "/api/users/invitations"): lambda _t, _a: [Probe(EMPTY)],
+    ("POST", "/api/users/invitations/{invitation_id}/revoke"): _missing(
+        "invitation_id", "invitation_id"
+    ),
+    ("GET", "/api/auth/invitations"): lambda _t, _a: [Probe(UNAUTHORIZED)],
+    ("POST", "/api/auth/invitations/accept"): lambda t, _a: [
+        Probe(UNAUTHORIZED, json={"token": t.invitation_token})
     ],
     ("PUT", "/api/users/{user_id}/role"): _missing("user_id", "user_id", json={"role": "VIEWER"}),
     ("POST", "/api/users/{user_id}/reset-password"): _missing(
@@ -348,6 +366,19 @@ async def _build_other_tenant(
         [delivery] = (
             await session.scalars(select(Delivery).where(Delivery.tenant_id == tid))
         ).all()
+        elsewhere = await tenants.create(session, TenantCreate(name="Tenant C", slug="tenant-c"))
+        await users.create_member(
+            session, elsewhere.id, email="guest@c.example", password="c-password", role="FDE"
+        )
+        invited = await invitations.invite(
+            session,
+            settings.resolved_secret_key(),
+            tid,
+            email="guest@c.example",
+            role="VIEWER",
+            rank=None,
+            invited_by="test",
+        )
     target = Target(
         activity_id=str(task.id),
         result_type_id=str(result_type.id),
@@ -366,6 +397,8 @@ async def _build_other_tenant(
         operator_name="Operador Beta",
         user_id=str(person.user.id),
         user_email="person@beta.example",
+        invitation_id=str(invited.invitation.id),
+        invitation_token=invited.token,
     )
     labels = ["tenant-b", "Tenant-B", "Solo Beta", "Beta comment", "Beta admin"]
     return OtherTenant(tenant_id=tid, target=target, labels=labels)

@@ -13,6 +13,7 @@ from taskbridge.operators.endpoints import router as operators_router
 from taskbridge.result_types.endpoints import router as result_types_router
 from taskbridge.results.endpoints import router as results_router
 from taskbridge.users.endpoints import auth_router, users_router
+from taskbridge.users.invitations.endpoints import invitee_router, tenant_router
 
 API_ROUTERS: tuple[APIRouter, ...] = (
     integration_router,
@@ -24,6 +25,8 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     results_router,
     dispatch_router,
     auth_router,
+    invitee_router,
+    tenant_router,  # before users_router: /api/users/invitations is not a /api/users/{user_id}
     users_router,
 )
 """Included one by one into the app (not through an enclosing router: every level of nesting is

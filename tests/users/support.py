@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from taskbridge.db import session_scope
 from taskbridge.users import service as users
+from taskbridge.users.invitations import service as invitations
 
 PASSWORD = "correct horse battery"
 
@@ -47,3 +48,19 @@ async def bearer(client: httpx.AsyncClient, person: Person) -> dict[str, str]:
     """Headers for acting as ``person`` in their tenant."""
     token = await log_in(client, person.email)
     return {"authorization": f"Bearer {token}", "x-tenant-id": str(person.tenant_id)}
+
+
+async def join_tenant(
+    factory: async_sessionmaker[AsyncSession], email: str, tenant_id: uuid.UUID, role: str
+) -> Person:
+    """An existing account joins another tenant the only way there is: invited (by the platform
+    operator, as the CLI does), then accepting as itself."""
+    secret = "support: invitations are signed and read here only"
+    async with session_scope(factory) as session:
+        issued = await invitations.invite(
+            session, secret, tenant_id, email=email, role=role, rank=None, invited_by="cli"
+        )
+        account = await users.find_account(session, email)
+        assert account is not None
+        await invitations.accept(session, secret, issued.token, account)
+    return Person(id=account.id, email=account.email, tenant_id=tenant_id)

@@ -72,7 +72,7 @@ async def test_a_wrong_password_and_an_unknown_email_get_the_same_answer(
     assert missing.json()["message"] == "password: is required"
 
 
-async def test_failed_logins_are_limited_per_account_and_per_address(
+async def test_failed_logins_are_limited_per_account_from_an_address_and_per_address(
     client: httpx.AsyncClient, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     world = await build_world(session_factory)
@@ -83,7 +83,7 @@ async def test_failed_logins_are_limited_per_account_and_per_address(
         )
         assert failed.status_code == 401
 
-    locked = await client.post(
+    locked = await client.post(  # this address, for this account (tests/users/test_throttle.py)
         "/api/auth/login", json={"email": "ana@acme.test", "password": PASSWORD}
     )
     assert locked.status_code == 429

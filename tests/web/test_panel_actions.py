@@ -13,7 +13,7 @@ from taskbridge.results import service as results
 from taskbridge.results.schemas import ResultStatus, ResultSubmission, TaskResultIn
 from taskbridge.users import service as users
 from tests.factories import build_world
-from tests.users.support import PASSWORD, add_person
+from tests.users.support import PASSWORD, add_person, join_tenant
 from tests.web.support import post_form, sign_in
 
 
@@ -181,10 +181,7 @@ async def test_the_tenant_switcher_and_the_language(
     acme = await build_world(session_factory, slug="acme")
     other = await build_world(session_factory, slug="globex", locale="en")
     person = await add_person(session_factory, acme.tenant.id, "ADMIN")
-    async with session_scope(session_factory) as session:
-        await users.create_member(
-            session, other.tenant.id, email=person.email, password="", role="VIEWER"
-        )
+    await join_tenant(session_factory, person.email, other.tenant.id, "VIEWER")
     stranger = await build_world(session_factory, slug="initech")
     await sign_in(client, person.email, PASSWORD)
 

@@ -1,4 +1,5 @@
-"""``/api/auth/*`` (sign in, refresh, me, sign out) and ``/api/users*`` (people of a tenant)."""
+"""``/api/auth/*`` (sign in, refresh, me, sign out, change password) and ``/api/users*`` (people
+of a tenant)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,17 @@ from taskbridge.kit.body import JsonBody, documented_body
 from taskbridge.kit.pagination import PageQuery
 from taskbridge.kit.responses import model_response
 from taskbridge.kit.uow import SessionDep, UnitOfWorkRoute
-from taskbridge.models import User
-from taskbridge.users import service
-from taskbridge.users.dependencies import SignedIn, client_address, secret_of
+from taskbridge.users import service, sessions
+from taskbridge.users.dependencies import (
+    SignedIn,
+    SignedInSession,
+    client_address,
+    cookies_are_secure,
+    secret_of,
+)
+from taskbridge.users.invitations import service as invitations
+from taskbridge.users.invitations.presenters import present_issued
+from taskbridge.users.invitations.schemas import InvitationIssued
 from taskbridge.users.presenters import present_me, present_member
 from taskbridge.users.schemas import (
     LoginRequest,
@@ -26,9 +35,11 @@ from taskbridge.users.schemas import (
     MemberPage,
     MemberRead,
     MeRead,
+    PasswordChange,
     PasswordReset,
     RoleChange,
 )
+from taskbridge.users.sessions import SessionGrant
 from taskbridge.users.tokens import ACCESS_TOKEN_TTL, issue_access_token, password_stamp
 
 REFRESH_COOKIE = "tb_refresh"
@@ -44,12 +55,12 @@ Resetter = Annotated[Principal, Authorized(Permission.RESET_USER_PASSWORD)]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such user in this tenant"}}
 
 
-async def _signed_in(
-    request: Request, session: SessionDep, user: User, refresh_token: str
-) -> Response:
+async def _signed_in(request: Request, session: SessionDep, grant: SessionGrant) -> Response:
+    """The access token of the grant's family, and its refresh token in the cookie."""
+    user = grant.user
     body = LoginResponse(
         access_token=issue_access_token(
-            secret_of(request), user.id, password_stamp(user.password_hash)
+            secret_of(request), user.id, password_stamp(user.password_hash), grant.family_id
         ),
         expires_in=int(ACCESS_TOKEN_TTL.total_seconds()),
         user=present_me(user, await service.tenants_of(session, user)),
@@ -57,12 +68,12 @@ async def _signed_in(
     response = model_response(body)
     response.set_cookie(
         REFRESH_COOKIE,
-        refresh_token,
-        max_age=int(service.SESSION_TTL[service.REFRESH].total_seconds()),
+        grant.token,
+        max_age=int(sessions.SESSION_TTL[sessions.REFRESH].total_seconds()),
         path=REFRESH_PATH,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=cookies_are_secure(request),
     )
     return response
 
@@ -81,7 +92,7 @@ async def login(
     if user is None:  # answered, not raised: the failure just counted must be committed
         return error_response(401, service.INVALID_LOGIN)
     return await _signed_in(
-        request, session, user, await service.start_session(session, user, service.REFRESH)
+        request, session, await sessions.start_session(session, user, sessions.REFRESH)
     )
 
 
@@ -89,15 +100,21 @@ async def login(
     "/refresh", response_model=LoginResponse, responses={401: {"description": "No live session"}}
 )
 async def refresh(request: Request, session: SessionDep) -> Response:
-    """A new access token for the refresh cookie, which is replaced by a new one."""
-    user, token = await service.refresh(session, request.cookies.get(REFRESH_COOKIE))
-    return await _signed_in(request, session, user, token)
+    """A new access token for the refresh cookie, which is replaced by a new one.
+
+    A refresh token is good once: presenting one that was already replaced ends every session of
+    its family (whoever holds the newer one must sign in again).
+    """
+    grant = await sessions.rotate_refresh(session, request.cookies.get(REFRESH_COOKIE))
+    if grant is None:  # answered, not raised: a family ended on reuse must stay ended
+        return error_response(401, sessions.INVALID_REFRESH)
+    return await _signed_in(request, session, grant)
 
 
 @auth_router.post("/logout", status_code=204)
 async def logout(request: Request, session: SessionDep) -> Response:
-    """End the refresh cookie's session."""
-    await service.end_session(session, request.cookies.get(REFRESH_COOKIE), service.REFRESH)
+    """End the refresh cookie's session family: its access tokens stop working at once."""
+    await sessions.end_session(session, request.cookies.get(REFRESH_COOKIE), sessions.REFRESH)
     response = Response(status_code=204)
     response.delete_cookie(REFRESH_COOKIE, path=REFRESH_PATH)
     return response
@@ -107,6 +124,43 @@ async def logout(request: Request, session: SessionDep) -> Response:
 async def me(session: SessionDep, user: SignedIn) -> Response:
     """The signed-in person and the tenants they may act in (bearer token; no tenant needed)."""
     return model_response(present_me(user, await service.tenants_of(session, user)))
+
+
+@auth_router.post(
+    "/change-password",
+    response_model=LoginResponse,
+    responses={
+        400: {"description": "`current_password` is wrong, or `new_password` breaks the rule"},
+        401: {"description": "Not signed in"},
+        429: {"description": "Too many failed sign-ins: wait (`Retry-After`)"},
+    },
+    openapi_extra=documented_body(PasswordChange),
+)
+async def change_password(
+    request: Request,
+    session: SessionDep,
+    caller: SignedInSession,
+    body: Annotated[PasswordChange, JsonBody(PasswordChange)],
+) -> Response:
+    """A new password for the signed-in person (bearer token; no tenant needed).
+
+    The current password is required, and a wrong one counts as a failed sign-in. Every other
+    session of the person ends (other refresh tokens, panel sessions, their access tokens); this
+    one continues with the new access token and refresh cookie of the answer.
+    """
+    grant = await sessions.change_password(
+        session,
+        caller.user.id,
+        caller.family_id,
+        sessions.REFRESH,
+        current_password=body.current_password,
+        new_password=body.new_password,
+        address=client_address(request),
+    )
+    if grant is None:  # answered, not raised: the failure just counted must be committed
+        refusal = sessions.wrong_current_password()
+        return error_response(400, refusal.message, **refusal.extra)
+    return await _signed_in(request, session, grant)
 
 
 @users_router.get("", response_model=MemberPage, responses=AUTH_RESPONSES)
@@ -134,15 +188,30 @@ async def get_user(user_id: uuid.UUID, session: SessionDep, caller: Viewer) -> R
     "",
     status_code=201,
     response_model=MemberRead,
-    responses={**AUTH_RESPONSES, 409: {"description": "Already a user of this tenant"}},
+    responses={
+        **AUTH_RESPONSES,
+        202: {"model": InvitationIssued, "description": "The email has an account: invited"},
+        409: {"description": "Already a user of this tenant"},
+    },
     openapi_extra=documented_body(MemberCreate),
 )
 async def create_user(
-    session: SessionDep, caller: Creator, body: Annotated[MemberCreate, JsonBody(MemberCreate)]
+    request: Request,
+    session: SessionDep,
+    caller: Creator,
+    body: Annotated[MemberCreate, JsonBody(MemberCreate)],
 ) -> Response:
-    """A person with a role no higher than the caller's (an existing account joins the tenant)."""
-    member = await service.create_member(
+    """A person with a role no higher than the caller's.
+
+    A new email: **201**, an account with this password, member of this tenant only. An email
+    that already has an account: **202**, an invitation (`acceptUrl`, `token`) that the person
+    accepts signed in as themself, and nothing of their account in the answer; `password`,
+    `first_name` and `last_name` are then ignored (the account is its owner's). Inviting again
+    replaces a pending invitation.
+    """
+    added = await invitations.add_member(
         session,
+        secret_of(request),
         caller.tenant_id,
         email=body.email,
         password=body.password,
@@ -150,8 +219,11 @@ async def create_user(
         first_name=body.first_name,
         last_name=body.last_name,
         rank=service.caller_rank(caller),
+        invited_by=caller.actor,
     )
-    return model_response(present_member(member), status_code=201)
+    if isinstance(added, invitations.IssuedInvitation):
+        return model_response(present_issued(added, str(request.base_url)), status_code=202)
+    return model_response(present_member(added), status_code=201)
 
 
 @users_router.put(

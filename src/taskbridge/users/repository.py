@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskbridge.kit.repository import TenantRepository
@@ -41,6 +42,21 @@ async def memberships_of_user(
     return [(tenant, role) for tenant, role in rows.all()]
 
 
+async def roles_of_users_unscoped(
+    session: AsyncSession, user_ids: Sequence[uuid.UUID]
+) -> Sequence[tuple[uuid.UUID, uuid.UUID, str]]:
+    """Unscoped: ``(user id, tenant id, role)`` of every membership of these accounts, so a
+    tenant's manager is measured against the whole account (only ever shown as a yes/no)."""
+    if not user_ids:
+        return []
+    rows = await session.execute(
+        select(Membership.user_id, Membership.tenant_id, Membership.role).where(
+            Membership.user_id.in_(user_ids)
+        )
+    )
+    return [(user_id, tenant_id, role) for user_id, tenant_id, role in rows.all()]
+
+
 async def all_tenants_unscoped(session: AsyncSession) -> Sequence[Tenant]:
     """Unscoped: a super admin's reach."""
     return (await session.scalars(select(Tenant).order_by(Tenant.name, Tenant.slug))).all()
@@ -68,26 +84,8 @@ async def revoke_sessions_of(session: AsyncSession, user_id: uuid.UUID) -> None:
     )
 
 
-async def failures_since(
-    session: AsyncSession, which: ColumnElement[bool], since: datetime
-) -> tuple[int, datetime | None]:
-    """How many failed sign-ins match ``which`` since ``since``, and the oldest of them."""
-    row = (
-        await session.execute(
-            select(func.count(), func.min(LoginFailure.failed_at)).where(
-                which, LoginFailure.failed_at > since
-            )
-        )
-    ).one()
-    return int(row[0]), row[1]
-
-
 def add_failure(session: AsyncSession, failure: LoginFailure) -> None:
     session.add(failure)
-
-
-async def forget_failures(session: AsyncSession, which: ColumnElement[bool]) -> None:
-    await session.execute(delete(LoginFailure).where(which))
 
 
 class MemberRepository(TenantRepository):
@@ -110,3 +108,108 @@ class MemberRepository(TenantRepository):
     def add(self, membership: Membership) -> None:
         membership.tenant_id = self.tenant_id
         self.session.add(membership)
+
+
+async def user_with_live_family(
+    session: AsyncSession, user_id: uuid.UUID, family_id: uuid.UUID, kind: str, now: datetime
+) -> tuple[User, bool] | None:
+    """Unscoped: the person, and whether one session of ``kind`` in that family of theirs is
+    still live (neither revoked nor expired). One round trip, on every bearer request."""
+    live = (
+        select(UserSession.id)
+        .where(
+            UserSession.family_id == family_id,
+            UserSession.user_id == User.id,
+            UserSession.kind == kind,
+            UserSession.revoked_at.is_(None),
+            UserSession.expires_at > now,
+        )
+        .exists()
+    )
+    row = (await session.execute(select(User, live).where(User.id == user_id))).first()
+    return None if row is None else (row[0], bool(row[1]))
+
+
+async def revoke_session_if_live(session: AsyncSession, session_id: uuid.UUID) -> bool:
+    """End one session unless something already ended it; False when it was already ended.
+
+    The condition is checked by the UPDATE itself: of two requests rotating the same token at
+    once, exactly one wins (PostgreSQL re-reads the row after the first one's commit).
+    """
+    result = await session.execute(
+        update(UserSession)
+        .where(UserSession.id == session_id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return int(getattr(result, "rowcount", 0) or 0) == 1
+
+
+async def revoke_family(session: AsyncSession, family_id: uuid.UUID) -> int:
+    """End every live session of one family; how many there were."""
+    result = await session.execute(
+        update(UserSession)
+        .where(UserSession.family_id == family_id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class FailureCounts:
+    """Recent failed sign-ins of one account from one address, of the account, of the address."""
+
+    pair: int
+    pair_oldest: datetime | None
+    account: int
+    account_latest: datetime | None
+    address: int
+    address_oldest: datetime | None
+
+
+async def count_failures(
+    session: AsyncSession, account: str, address: str, since: datetime
+) -> FailureCounts:
+    """The three counts a sign-in is judged by, in one statement over the rows of the account
+    or the address (both indexed)."""
+    of_account = LoginFailure.account == account
+    of_address = LoginFailure.address == address
+    of_pair = of_account & of_address
+    failed_at = LoginFailure.failed_at
+    row = (
+        await session.execute(
+            select(
+                func.count().filter(of_pair).label("pair"),
+                func.min(failed_at).filter(of_pair).label("pair_oldest"),
+                func.count().filter(of_account).label("account"),
+                func.max(failed_at).filter(of_account).label("account_latest"),
+                func.count().filter(of_address).label("address"),
+                func.min(failed_at).filter(of_address).label("address_oldest"),
+            ).where(or_(of_account, of_address), failed_at > since)
+        )
+    ).one()
+    return FailureCounts(
+        pair=int(row.pair),
+        pair_oldest=row.pair_oldest,
+        account=int(row.account),
+        account_latest=row.account_latest,
+        address=int(row.address),
+        address_oldest=row.address_oldest,
+    )
+
+
+async def forget_aged_failures(
+    session: AsyncSession, account: str, address: str, before: datetime
+) -> None:
+    """Drop this account's and this address's failures older than ``before``."""
+    await session.execute(
+        delete(LoginFailure).where(
+            or_(LoginFailure.account == account, LoginFailure.address == address),
+            LoginFailure.failed_at <= before,
+        )
+    )
+
+
+async def forget_failures_of_pair(session: AsyncSession, account: str, address: str) -> None:
+    await session.execute(
+        delete(LoginFailure).where(LoginFailure.account == account, LoginFailure.address == address)
+    )

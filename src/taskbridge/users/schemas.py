@@ -59,8 +59,11 @@ class MemberPage(ResponseModel):
 
 
 class MemberCreate(RequestModel):
+    """``password`` and the names make a new account; for an existing account (invited) they
+    are ignored, so the password may then be left out."""
+
     email: Annotated[str, StringConstraints(max_length=320)]
-    password: Annotated[str, StringConstraints(max_length=1024)]
+    password: Annotated[str, StringConstraints(max_length=1024)] = ""
     role: str
     first_name: Name = ""
     last_name: Name = ""
@@ -72,3 +75,10 @@ class RoleChange(RequestModel):
 
 class PasswordReset(RequestModel):
     password: Annotated[str, StringConstraints(max_length=1024)]
+
+
+class PasswordChange(RequestModel):
+    """The person's own new password: the current one proves it is them."""
+
+    current_password: Annotated[str, StringConstraints(max_length=1024)]
+    new_password: Annotated[str, StringConstraints(max_length=1024)]

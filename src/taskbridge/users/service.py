@@ -1,10 +1,11 @@
-"""Accounts and roles: create, list, change role, reset password, sign in, sessions."""
+"""Accounts and roles: create, list, change role, reset password, sign in (sessions:
+:mod:`taskbridge.users.sessions`)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,27 +16,14 @@ from taskbridge.errors import (
     Conflict,
     Forbidden,
     NotFound,
-    TooManyRequests,
-    Unauthorized,
 )
-from taskbridge.kit.time import utcnow
-from taskbridge.models import Membership, Tenant, User, UserSession
-from taskbridge.users import repository, throttle
+from taskbridge.models import Membership, Tenant, User
+from taskbridge.users import repository, sessions, throttle
 from taskbridge.users.passwords import check_password_rule, hash_password, verify_password
 from taskbridge.users.repository import MemberRepository
 from taskbridge.users.roles import ROLE_RANK, permissions_of, role_ceiling
-from taskbridge.users.tokens import (
-    hash_session_token,
-    new_session_token,
-    password_stamp,
-    read_access_token,
-)
 
 INVALID_LOGIN = "Invalid email or password"
-INVALID_TOKEN = "Access token missing, invalid or expired"
-REFRESH = "REFRESH"
-PANEL = "PANEL"
-SESSION_TTL = {REFRESH: timedelta(days=14), PANEL: timedelta(hours=12)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +42,8 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-def _check_email(email: str) -> str:
+def check_email(email: str) -> str:
+    """The normalized address, or 400 naming ``email``."""
     email = normalize_email(email)
     local, _, domain = email.partition("@")
     if not local or "." not in domain or any(c.isspace() for c in email) or len(email) > 320:
@@ -69,10 +58,11 @@ def _role(value: str, field: str = "role") -> Role:
 
 
 def caller_rank(caller: Principal) -> int:
-    """A person's role rank; an API key ranks as the highest role its permissions cover."""
+    """A person's role rank; an API key ranks as the highest role its permissions cover, and
+    never above its tenant's ADMIN (a key is the tenant's, not the platform's)."""
     if isinstance(caller, UserPrincipal):
         return ROLE_RANK[Role(caller.role)]
-    return role_ceiling(caller.permissions)
+    return min(role_ceiling(caller.permissions), ROLE_RANK[Role.ADMIN])
 
 
 def _may_grant(rank: int, role: Role) -> None:
@@ -80,9 +70,79 @@ def _may_grant(rank: int, role: Role) -> None:
         raise Forbidden(f"You cannot grant the role {role}: it is above your own")
 
 
-def _may_manage(rank: int, target: Role) -> None:
-    if ROLE_RANK[target] >= rank:
+def grantable(role: str, rank: int | None) -> Role:
+    """``role`` when the granter (of ``rank``; None: the command line) may grant it; 400/403."""
+    wanted = _role(role)
+    if rank is not None:
+        _may_grant(rank, wanted)
+    return wanted
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """Where an account stands across every tenant: what a tenant's manager is measured against."""
+
+    highest: Role
+    belongs_elsewhere: bool
+    """A member of some other tenant too: no single tenant owns the account."""
+
+    @property
+    def rank(self) -> int:
+        return ROLE_RANK[self.highest]
+
+
+def _standing_of(roles: list[tuple[uuid.UUID, str]], tenant_id: uuid.UUID) -> Standing:
+    """From ``(tenant id, role)`` of every membership of one account (this tenant's included)."""
+    return Standing(
+        highest=max((Role(role) for _, role in roles), key=ROLE_RANK.__getitem__),
+        belongs_elsewhere=any(tenant != tenant_id for tenant, _ in roles),
+    )
+
+
+async def standings(
+    session: AsyncSession, tenant_id: uuid.UUID, user_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, Standing]:
+    """The standing of each of this tenant's members (others are left out)."""
+    roles: dict[uuid.UUID, list[tuple[uuid.UUID, str]]] = {}
+    for user_id, tenant, role in await repository.roles_of_users_unscoped(session, list(user_ids)):
+        roles.setdefault(user_id, []).append((tenant, role))
+    return {
+        user_id: _standing_of(found, tenant_id)
+        for user_id, found in roles.items()
+        if any(tenant == tenant_id for tenant, _ in found)
+    }
+
+
+def may_manage(rank: int, target: Standing) -> bool:
+    """An account is ranked by its highest role in any tenant (SUPER_ADMIN anywhere: highest)."""
+    return target.rank < rank
+
+
+def may_change_account(rank: int, target: Standing) -> bool:
+    """The password, the active flag and the profile are the account's, not one tenant's: a
+    tenant changes them only for an account that belongs to it alone. A SUPER_ADMIN already
+    acts in every tenant, so no tenant's wall stands between it and the account."""
+    return not target.belongs_elsewhere or rank >= ROLE_RANK[Role.SUPER_ADMIN]
+
+
+ACCOUNT_OF_ANOTHER_TENANT = (
+    "This account also belongs to another tenant; only its owner can change it"
+)
+
+
+def _may_manage(rank: int, target: Standing) -> None:
+    if not may_manage(rank, target):
         raise Forbidden("You can only manage users whose role is below your own")
+
+
+def _may_change_account(rank: int, target: Standing) -> None:
+    _may_manage(rank, target)
+    if not may_change_account(rank, target):
+        raise Forbidden(ACCOUNT_OF_ANOTHER_TENANT)
+
+
+async def _standing(session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> Standing:
+    return (await standings(session, tenant_id, [user_id]))[user_id]
 
 
 async def list_members(session: AsyncSession, tenant_id: uuid.UUID) -> list[Member]:
@@ -106,6 +166,11 @@ async def get_member_by_email(session: AsyncSession, tenant_id: uuid.UUID, email
         raise NotFound(f"User '{user.email}' not found in this tenant") from None
 
 
+async def find_account(session: AsyncSession, email: str) -> User | None:
+    """Unscoped: the account of an email, in whichever tenants it is."""
+    return await repository.find_user_by_email(session, normalize_email(email))
+
+
 async def create_member(
     session: AsyncSession,
     tenant_id: uuid.UUID,
@@ -117,30 +182,30 @@ async def create_member(
     last_name: str = "",
     rank: int | None = None,
 ) -> Member:
-    """A new account in this tenant; an existing account (another tenant's) gains a membership.
+    """A new account, member of this tenant only. An existing account is never joined here
+    (409): it is invited, and joins by accepting (``users.invitations.service.add_member``).
 
     ``rank`` is the creator's (None: the command line, which may grant any role).
     """
-    address = _check_email(email)
-    wanted = _role(role)
-    if rank is not None:
-        _may_grant(rank, wanted)
+    address = check_email(email)
+    wanted = grantable(role, rank)
     members = MemberRepository(session, tenant_id)
     user = await repository.find_user_by_email(session, address)
-    if user is None:
-        check_password_rule(password)
-        user = User(
-            id=uuid.uuid4(),
-            email=address,
-            first_name=first_name.strip(),
-            last_name=last_name.strip(),
-            password_hash=hash_password(password),
-            is_active=True,
-        )
-        repository.add_user(session, user)
-        await session.flush()
-    elif await members.get(user.id) is not None:
-        raise Conflict(f"'{address}' is already a user of this tenant")
+    if user is not None:
+        if await members.get(user.id) is not None:
+            raise Conflict(f"'{address}' is already a user of this tenant")
+        raise Conflict(f"'{address}' already has an account; invite it to this tenant instead")
+    check_password_rule(password)
+    user = User(
+        id=uuid.uuid4(),
+        email=address,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        password_hash=hash_password(password),
+        is_active=True,
+    )
+    repository.add_user(session, user)
+    await session.flush()
     members.add(Membership(id=uuid.uuid4(), user_id=user.id, role=str(wanted)))
     await session.flush()
     return Member(user, wanted)
@@ -154,13 +219,15 @@ async def set_role(
     *,
     rank: int | None = None,
 ) -> Member:
+    """The role in this tenant only: allowed when the account's highest role anywhere is below
+    the caller's, even if the account also belongs to other tenants."""
     wanted = _role(role)
     found = await MemberRepository(session, tenant_id).get(user_id)
     if found is None:
         raise NotFound(f"User '{user_id}' not found")
     user, membership = found
     if rank is not None:
-        _may_manage(rank, Role(membership.role))
+        _may_manage(rank, await _standing(session, tenant_id, user_id))
         _may_grant(rank, wanted)
     membership.role = str(wanted)
     await session.flush()
@@ -175,10 +242,11 @@ async def reset_password(
     *,
     rank: int | None = None,
 ) -> Member:
-    """A new password; every session of that user ends."""
+    """A new password; every session of that user ends. A tenant resets only the password of an
+    account ranked below the caller everywhere and belonging to no other tenant."""
     member = await get_member(session, tenant_id, user_id)
     if rank is not None:
-        _may_manage(rank, member.role)
+        _may_change_account(rank, await _standing(session, tenant_id, user_id))
     check_password_rule(password)
     member.user.password_hash = hash_password(password)
     await repository.revoke_sessions_of(session, member.user.id)
@@ -221,77 +289,17 @@ async def attempt_log_in(
     """The account, or None for every failure alike (unknown email, wrong password, inactive).
 
     A failure is recorded in this transaction: the caller answers 401 *and commits*, so that
-    every process counts it. Too many recent failures for the email or the address: 429.
+    every process counts it. While a limit of :mod:`throttle` applies: 429.
     """
     account = normalize_email(email)[:320]
     address = address[:64]
-    wait = await throttle.seconds_to_wait(session, account, address)
-    if wait:
-        raise TooManyRequests("Too many failed sign-ins; try again later", retry_after=wait)
+    await throttle.check(session, account, address)
     user = await repository.find_user_by_email(session, account)
     matches = verify_password(None if user is None else user.password_hash, password)
     if user is None or not matches or not user.is_active:
         await throttle.record_failure(session, account, address)
         return None
-    await throttle.forget_account(session, account)
-    return user
-
-
-async def start_session(session: AsyncSession, user: User, kind: str) -> str:
-    """A new opaque token of ``kind``; only its hash is stored."""
-    token = new_session_token()
-    now = utcnow()
-    row_id = uuid.uuid4()
-    row = UserSession(
-        id=row_id,
-        user_id=user.id,
-        family_id=row_id,
-        kind=kind,
-        token_hash=hash_session_token(token),
-        created_at=now,
-        expires_at=now + SESSION_TTL[kind],
-    )
-    repository.add_session(session, row)
-    await session.flush()
-    return token
-
-
-async def resume_session(session: AsyncSession, token: str | None, kind: str) -> User | None:
-    """The active user of a live session token, or None."""
-    if not token:
-        return None
-    row = await repository.find_session(session, hash_session_token(token), kind)
-    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
-        return None
-    user = await repository.get_user(session, row.user_id)
-    return user if user is not None and user.is_active else None
-
-
-async def end_session(session: AsyncSession, token: str | None, kind: str) -> None:
-    if not token:
-        return
-    row = await repository.find_session(session, hash_session_token(token), kind)
-    if row is not None and row.revoked_at is None:
-        row.revoked_at = utcnow()
-        await session.flush()
-
-
-async def refresh(session: AsyncSession, token: str | None) -> tuple[User, str]:
-    """Trade a live refresh token for a new one (the old one ends); 401 otherwise."""
-    user = await resume_session(session, token, REFRESH)
-    if user is None:
-        raise Unauthorized("Refresh token missing, invalid or expired")
-    await end_session(session, token, REFRESH)
-    return user, await start_session(session, user, REFRESH)
-
-
-async def user_of_access_token(session: AsyncSession, secret: str, token: str) -> User:
-    claims = read_access_token(secret, token)
-    user = None if claims is None else await repository.get_user(session, claims[0])
-    if user is None or claims is None or not user.is_active:
-        raise Unauthorized(INVALID_TOKEN)
-    if claims[1] != password_stamp(user.password_hash):
-        raise Unauthorized(INVALID_TOKEN)
+    await throttle.forget_pair(session, account, address)
     return user
 
 
@@ -299,7 +307,7 @@ async def authenticate_bearer(
     session: AsyncSession, secret: str, token: str, tenant_header: str | None
 ) -> UserPrincipal:
     """A bearer token plus ``x-tenant-id``: the person acting in that tenant."""
-    user = await user_of_access_token(session, secret, token)
+    user = (await sessions.bearer_session(session, secret, token)).user
     if not tenant_header:
         raise BadRequest("is required with a bearer token", field="x-tenant-id")
     try:

@@ -8,6 +8,7 @@ import hmac
 import json
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from taskbridge.kit.time import utcnow
@@ -33,19 +34,40 @@ def password_stamp(password_hash: str) -> str:
     return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    """What a valid access token says: whose, under which password, from which session family."""
+
+    user_id: uuid.UUID
+    password_stamp: str
+    family_id: uuid.UUID
+
+
 def issue_access_token(
-    secret: str, user_id: uuid.UUID, stamp: str, now: datetime | None = None
+    secret: str,
+    user_id: uuid.UUID,
+    stamp: str,
+    family_id: uuid.UUID,
+    now: datetime | None = None,
 ) -> str:
+    """A token naming its session family (``sid``): it dies with the family, not only at ``exp``."""
     expires = (now or utcnow()) + ACCESS_TOKEN_TTL
-    claims = {"sub": str(user_id), "exp": int(expires.timestamp()), "pwd": stamp}
+    claims = {
+        "sub": str(user_id),
+        "exp": int(expires.timestamp()),
+        "pwd": stamp,
+        "sid": str(family_id),
+    }
     payload = _b64(json.dumps(claims).encode())
     return f"{ACCESS_TOKEN_PREFIX}{payload}.{_signature(secret, payload)}"
 
 
-def read_access_token(
-    secret: str, token: str, now: datetime | None = None
-) -> tuple[uuid.UUID, str] | None:
-    """The user id and password stamp of a valid, unexpired token; None for anything else."""
+def read_access_token(secret: str, token: str, now: datetime | None = None) -> AccessClaims | None:
+    """The claims of a valid, unexpired token; None for anything else.
+
+    A token without ``sid`` (issued before session families) is refused: it lived 15 minutes,
+    and its holder refreshes into one that names its family.
+    """
     if not token.startswith(ACCESS_TOKEN_PREFIX) or token.count(".") != 1:
         return None
     payload, signature = token[len(ACCESS_TOKEN_PREFIX) :].split(".")
@@ -56,11 +78,12 @@ def read_access_token(
         user_id = uuid.UUID(claims["sub"])
         expires = int(claims["exp"])
         stamp = str(claims["pwd"])
-    except (ValueError, KeyError, TypeError):
+        family_id = uuid.UUID(claims["sid"])
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
     if expires <= (now or utcnow()).timestamp():
         return None
-    return user_id, stamp
+    return AccessClaims(user_id, stamp, family_id)
 
 
 def new_session_token() -> str:

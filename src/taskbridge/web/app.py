@@ -16,6 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from taskbridge.config import Settings
 from taskbridge.errors import AppError, validation_failure
 from taskbridge.web.context import SignInRequired
+from taskbridge.web.pages.invitations import router as invitations_router
 from taskbridge.web.pages.sign_in import router as sign_in_router
 from taskbridge.web.rendering import render
 from taskbridge.web.routes import signed_in_router
@@ -33,6 +34,7 @@ def create_panel(
     panel.state.session_factory = session_factory
     panel.mount("/static", StaticFiles(packages=[("taskbridge.web", "static")]), name="static")
     panel.include_router(sign_in_router)
+    panel.include_router(invitations_router)  # signed in, but perhaps in no tenant yet
     panel.include_router(signed_in_router)
     panel.add_middleware(PanelSafety)
     _install_error_pages(panel)

@@ -7,14 +7,16 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.responses import Response
 
 from taskbridge.auth.permissions import Permission
 from taskbridge.auth.principal import UserPrincipal
 from taskbridge.errors import Forbidden
 from taskbridge.kit.uow import SessionDep
 from taskbridge.users import service as users
+from taskbridge.users import sessions
 from taskbridge.web.i18n import pick_language
-from taskbridge.web.security import SESSION_COOKIE
+from taskbridge.web.security import SESSION_COOKIE, set_cookie
 
 TENANT_COOKIE = "tb_tenant"
 
@@ -35,6 +37,8 @@ class PanelUser:
 
     user_id: uuid.UUID
     email: str
+    session_family: uuid.UUID
+    """The family of this browser's panel session (what a password change keeps)."""
     principal: UserPrincipal
     tenants: list[TenantChoice]
     language: str
@@ -50,9 +54,12 @@ class PanelUser:
 
 async def signed_in(request: Request, session: SessionDep) -> PanelUser:
     """The panel's login check, applied to the whole signed-in router."""
-    user = await users.resume_session(session, request.cookies.get(SESSION_COOKIE), users.PANEL)
-    if user is None:
+    live = await sessions.resume_session(
+        session, request.cookies.get(SESSION_COOKIE), sessions.PANEL
+    )
+    if live is None:
         raise SignInRequired
+    user = live.user
     tenants = await users.tenants_of(session, user)
     if not tenants:
         raise Forbidden("Your account has no tenant; ask an administrator")
@@ -62,6 +69,7 @@ async def signed_in(request: Request, session: SessionDep) -> PanelUser:
     panel_user = PanelUser(
         user_id=user.id,
         email=user.email,
+        session_family=live.family_id,
         principal=principal,
         tenants=[TenantChoice(t.tenant.id, t.tenant.name) for t in tenants],
         language=pick_language(user.locale, chosen.tenant.locale),
@@ -69,6 +77,12 @@ async def signed_in(request: Request, session: SessionDep) -> PanelUser:
     )
     request.state.panel_user = panel_user
     return panel_user
+
+
+def set_panel_session(request: Request, response: Response, token: str) -> None:
+    """The panel session cookie, living as long as the session."""
+    ttl = int(sessions.SESSION_TTL[sessions.PANEL].total_seconds())
+    set_cookie(request, response, SESSION_COOKIE, token, max_age=ttl)
 
 
 class _Can:

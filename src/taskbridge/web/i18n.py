@@ -165,6 +165,57 @@ SPANISH: dict[str, str] = {
         "Tu cuenta no pertenece a ninguna empresa; pídele acceso a un administrador"
     ),
     "optional": "opcional",
+    # The person's own account: changing their password.
+    "Account": "Cuenta",
+    "Change password": "Cambiar contraseña",
+    "Current password": "Contraseña actual",
+    "Changing it closes every other session of yours (other browsers and apps); this one stays "
+    "open.": (
+        "Al cambiarla se cierran todas tus otras sesiones (otros navegadores y aplicaciones); esta "
+        "sigue abierta."
+    ),
+    "Password changed. Your other sessions were closed.": (
+        "Contraseña cambiada. Se cerraron tus otras sesiones."
+    ),
+    "is not your current password": "no es tu contraseña actual",
+    "must be at least 8 characters": "debe tener al menos 8 caracteres",
+    "must be at most 1024 characters": "debe tener como máximo 1024 caracteres",
+    # Invitations: adding someone who already has an account, and the invitee's page.
+    "Invitation": "Invitación",
+    "Invitation created": "Invitación creada",
+    "Invitation link": "Enlace de invitación",
+    "Invitation revoked.": "Invitación revocada.",
+    "Pending invitations": "Invitaciones pendientes",
+    "invited": "invitado",
+    "Accept": "Aceptar",
+    "Decline": "Rechazar",
+    "{email} already has an account: send them this link. They accept it signed in as "
+    "themselves, and join as {role}.": (
+        "{email} ya tiene una cuenta: envíale este enlace. Lo acepta con su propia sesión "
+        "y entra como {role}."
+    ),
+    "This link is shown only once and works for 7 days.": (
+        "Este enlace se muestra una sola vez y sirve durante 7 días."
+    ),
+    "Someone who already has an account is invited instead: the password and names are "
+    "theirs, and are left as they are.": (
+        "A quien ya tiene una cuenta se le envía una invitación: la contraseña y el nombre son "
+        "suyos y no se cambian."
+    ),
+    "{tenant} invites you to join as {role}": "{tenant} te invita a unirte como {role}",
+    "You declined the invitation to {tenant}.": "Rechazaste la invitación de {tenant}.",
+    "This invitation link is invalid, expired or already used": (
+        "Este enlace de invitación no es válido, venció o ya se usó"
+    ),
+    "This invitation is for another account": "Esta invitación es para otra cuenta",
+    "Sign out, then sign in as the invited person and open the link again.": (
+        "Cierra sesión, inicia sesión como la persona invitada y vuelve a abrir el enlace."
+    ),
+    "Ask whoever invited you for a new link.": "Pide un enlace nuevo a quien te invitó.",
+    "You already belong to this tenant": "Ya perteneces a esta empresa",
+    "This account also belongs to another tenant; only its owner can change it": (
+        "Esta cuenta también pertenece a otra empresa; solo su dueño puede cambiarla"
+    ),
 }
 
 MESSAGES: dict[str, dict[str, str]] = {"es": SPANISH, "en": {}}

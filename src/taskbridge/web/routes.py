@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends
 from taskbridge.kit.uow import UnitOfWorkRoute
 from taskbridge.web.context import signed_in
 from taskbridge.web.pages import (
+    account,
     api_keys,
     dashboard,
     directory,
@@ -32,5 +33,6 @@ for module in (
     results,
     users,
     operate,
+    account,
 ):
     signed_in_router.include_router(module.router)

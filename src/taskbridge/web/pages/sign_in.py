@@ -10,9 +10,11 @@ from starlette.responses import Response
 from taskbridge.errors import TooManyRequests
 from taskbridge.kit.uow import SessionDep, UnitOfWorkRoute
 from taskbridge.users import service as users
+from taskbridge.users import sessions
 from taskbridge.users.dependencies import client_address
+from taskbridge.web.context import set_panel_session
 from taskbridge.web.rendering import redirect, render, within_panel
-from taskbridge.web.security import PANEL_PATH, SESSION_COOKIE, check_csrf, set_cookie
+from taskbridge.web.security import PANEL_PATH, SESSION_COOKIE, check_csrf
 
 router = APIRouter(route_class=UnitOfWorkRoute, dependencies=[Depends(check_csrf)])
 
@@ -36,16 +38,15 @@ async def log_in(
         return render(request, "login.html", 429, next=next, error=exc.message, email=email)
     if user is None:  # answered, not raised: the failure just counted must be committed
         return render(request, "login.html", 401, next=next, error=users.INVALID_LOGIN, email=email)
-    token = await users.start_session(session, user, users.PANEL)
+    grant = await sessions.start_session(session, user, sessions.PANEL)
     response = redirect(within_panel(next))
-    ttl = int(users.SESSION_TTL[users.PANEL].total_seconds())
-    set_cookie(request, response, SESSION_COOKIE, token, max_age=ttl)
+    set_panel_session(request, response, grant.token)
     return response
 
 
 @router.post("/logout")
 async def log_out(request: Request, session: SessionDep) -> Response:
-    await users.end_session(session, request.cookies.get(SESSION_COOKIE), users.PANEL)
+    await sessions.end_session(session, request.cookies.get(SESSION_COOKIE), sessions.PANEL)
     response = redirect("/login")
     response.delete_cookie(SESSION_COOKIE, path=PANEL_PATH)
     return response

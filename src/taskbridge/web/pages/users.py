@@ -1,4 +1,5 @@
-"""Users and roles: list, add, change role, reset password (only of those below you)."""
+"""Users and roles: list, add (a new account) or invite (an existing one), change role, reset
+password (only of those below you), pending invitations."""
 
 from __future__ import annotations
 
@@ -12,10 +13,14 @@ from taskbridge.auth.permissions import Permission
 from taskbridge.errors import BadRequest, Conflict, Forbidden
 from taskbridge.kit.uow import SessionDep, UnitOfWorkRoute
 from taskbridge.users import service as users
+from taskbridge.users.dependencies import secret_of
+from taskbridge.users.invitations import service as invitations
+from taskbridge.users.invitations.presenters import accept_url
 from taskbridge.users.roles import ROLE_RANK
 from taskbridge.web.context import Can, PanelUser
 from taskbridge.web.forms import discard, field_errors
 from taskbridge.web.rendering import redirect, render
+from taskbridge.web.security import PANEL_PATH
 
 router = APIRouter(prefix="/users", route_class=UnitOfWorkRoute)
 Viewer = Annotated[PanelUser, Can(Permission.VIEW_USERS)]
@@ -24,24 +29,34 @@ Updater = Annotated[PanelUser, Can(Permission.UPDATE_USER)]
 Resetter = Annotated[PanelUser, Can(Permission.RESET_USER_PASSWORD)]
 
 
+def site_url(request: Request) -> str:
+    """The server's own address (the panel is mounted at ``/admin`` below it)."""
+    return str(request.base_url).rstrip("/").removesuffix(PANEL_PATH)
+
+
 async def _page(
     request: Request, session: SessionDep, me: PanelUser, status_code: int = 200, **values: object
 ) -> Response:
     members = await users.list_members(session, me.tenant_id)
     rank = users.caller_rank(me.principal)
+    standing = await users.standings(session, me.tenant_id, [m.user.id for m in members])
+    manageable = {uid for uid, st in standing.items() if users.may_manage(rank, st)}
     defaults: dict[str, object] = {
         "errors": {},
         "row_errors": {},
         "form": {},
         "notice": request.query_params.get("notice"),
+        "invited": None,
     }
     return render(
         request,
         "users.html",
         status_code,
         members=members,
-        manageable={m.user.id for m in members if ROLE_RANK[m.role] < rank},
+        manageable=manageable,
+        resettable={u for u in manageable if users.may_change_account(rank, standing[u])},
         grantable=[str(role) for role, r in ROLE_RANK.items() if r <= rank],
+        invitations=await invitations.list_pending(session, me.tenant_id),
         **{**defaults, **values},
     )
 
@@ -62,9 +77,11 @@ async def add_user(
     first_name: Annotated[str, Form()] = "",
     last_name: Annotated[str, Form()] = "",
 ) -> Response:
+    """A new account joins at once; an existing one is invited, and its link shown here once."""
     try:
-        await users.create_member(
+        added = await invitations.add_member(
             session,
+            secret_of(request),
             me.tenant_id,
             email=email,
             password=password,
@@ -72,6 +89,7 @@ async def add_user(
             first_name=first_name,
             last_name=last_name,
             rank=users.caller_rank(me.principal),
+            invited_by=me.principal.actor,
         )
     except (BadRequest, Conflict, Forbidden) as exc:
         await discard(session)
@@ -80,7 +98,17 @@ async def add_user(
             errors = {"role": exc.message}
         form = {"email": email, "role": role, "first_name": first_name, "last_name": last_name}
         return await _page(request, session, me, exc.status_code, errors=errors, form=form)
+    if isinstance(added, invitations.IssuedInvitation):
+        link = accept_url(site_url(request), added.token)
+        invited = {"email": added.invitation.email, "role": added.invitation.role, "url": link}
+        return await _page(request, session, me, invited=invited)
     return redirect("/users?notice=saved")
+
+
+@router.post("/invitations/{invitation_id}/revoke")
+async def revoke_invitation(invitation_id: uuid.UUID, session: SessionDep, me: Creator) -> Response:
+    await invitations.revoke(session, me.tenant_id, invitation_id)
+    return redirect("/users?notice=revoked")
 
 
 @router.post("/{user_id}/role")
