@@ -110,3 +110,23 @@ async def test_sign_in_never_sends_the_browser_to_another_site(
     location = response.headers["location"]
     resolved = urlsplit(urljoin("https://tasks.example/admin/login", location))
     assert (resolved.scheme, resolved.netloc) == ("https", "tasks.example"), location
+
+
+async def test_tokens_with_characters_beyond_ascii_are_refused_not_crashed_on(
+    client: httpx.AsyncClient, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    world = await build_world(session_factory)
+    token = "Bearer tb_at_e30.\u00e9t\u00e9".encode("latin-1")
+    me = await client.get("/api/auth/me", headers={"authorization": token})
+    assert me.status_code == 401
+    listed = await client.get(
+        "/api/users", headers={"authorization": token, "x-tenant-id": str(world.tenant.id)}
+    )
+    assert listed.status_code == 401
+
+    page = await client.get("/admin/login")
+    csrf_of(page)
+    forged = await client.post(
+        "/admin/login", data={"email": "a@b.test", "password": "x", "csrf_token": "\u00e9t\u00e9"}
+    )
+    assert forged.status_code == 403

@@ -416,3 +416,24 @@ async def test_the_cli_invites_an_existing_account_and_lists_invitations(
     )
     assert reset.exit_code == 0, reset.stderr
     await log_in(client, "ana@globex.test", "operator-set-pw")
+
+
+async def test_the_link_uses_the_public_url_not_the_host_a_client_sent(
+    app: FastAPI, client: httpx.AsyncClient, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    """A forged ``Host`` must not turn the link an admin forwards into one to another site."""
+    _guest, host, _stranger = await _people(session_factory)
+    headers = {**await bearer(client, host), "host": "evil.example"}
+    forged = await client.post(
+        "/api/users", headers=headers, json={"email": "guest@alpha.test", "role": "FDE"}
+    )
+    assert forged.json()["acceptUrl"].startswith("http://evil.example/admin/invitations/")
+
+    app.state.settings = app.state.settings.model_copy(
+        update={"public_url": "https://tasks.example.com"}
+    )
+    again = await client.post(
+        "/api/users", headers=headers, json={"email": "guest@alpha.test", "role": "FDE"}
+    )
+    assert again.status_code == 202
+    assert again.json()["acceptUrl"].startswith("https://tasks.example.com/admin/invitations/")

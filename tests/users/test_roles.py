@@ -141,6 +141,9 @@ async def test_users_manage_only_users_below_them(
         f"/api/users/{fde.id}/role", headers=headers, json={"role": "OWNER"}
     )
     assert unknown_role.status_code == 400
+    assert (
+        unknown_role.json()["message"] == "role: must be one of SUPER_ADMIN, ADMIN, FDE or VIEWER"
+    )
 
     reset = await client.post(
         f"/api/users/{fde.id}/reset-password", headers=headers, json={"password": "brand-new-pw"}

@@ -39,9 +39,12 @@ PasswordStdin = Annotated[
     bool, typer.Option("--password-stdin", help="Read the password from standard input.")
 ]
 BaseUrlOption = Annotated[
-    str,
+    str | None,
     typer.Option(
-        "--base-url", help="Where people reach the server; the invitation link starts with it."
+        "--base-url",
+        help="Where people reach the server; the invitation link starts with it "
+        "[default: TASKBRIDGE_PUBLIC_URL, else http://127.0.0.1:8000].",
+        show_default=False,
     ),
 ]
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
@@ -82,7 +85,7 @@ def create(
     password_stdin: PasswordStdin = False,
     first_name: Annotated[str, typer.Option(help="First name.")] = "",
     last_name: Annotated[str, typer.Option(help="Last name.")] = "",
-    base_url: BaseUrlOption = DEFAULT_BASE_URL,
+    base_url: BaseUrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Create a user with a role in the tenant. An email that already has an account is invited
@@ -107,7 +110,7 @@ def create(
             invited_by=CLI_ACTOR,
         )
         if isinstance(added, invitations.IssuedInvitation):
-            return present_issued(added, base_url)
+            return present_issued(added, base_url or settings.public_url or DEFAULT_BASE_URL)
         return present_member(added)
 
     shown = run(work, settings)
@@ -122,7 +125,7 @@ def invite(
     tenant: TenantOption,
     email: EmailOption,
     role: RoleOption,
-    base_url: BaseUrlOption = DEFAULT_BASE_URL,
+    base_url: BaseUrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Invite an existing account to the tenant with a role; prints the link to send them."""
@@ -139,7 +142,7 @@ def invite(
             rank=None,
             invited_by=CLI_ACTOR,
         )
-        return present_issued(issued, base_url)
+        return present_issued(issued, base_url or settings.public_url or DEFAULT_BASE_URL)
 
     _show_invitation(run(work, settings), as_json, tenant)
 

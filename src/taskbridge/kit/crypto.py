@@ -1,8 +1,9 @@
-"""API key material: generation, hashing, prefixes."""
+"""Secret material: API key generation, hashing, prefixes; constant-time comparison."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 
 API_KEY_PREFIX = "tb_sk_"
@@ -26,3 +27,8 @@ def key_prefix(plaintext: str) -> str:
 
 def looks_like_api_key(value: str) -> bool:
     return value.startswith(API_KEY_PREFIX) and 20 <= len(value) <= 200
+
+
+def same_secret(sent: str, expected: str) -> bool:
+    """Constant-time equality of two texts, any characters (a client may send non-ASCII)."""
+    return hmac.compare_digest(sent.encode(), expected.encode())

@@ -16,6 +16,7 @@ from taskbridge.users import sessions
 from taskbridge.users.sessions import LiveSession
 
 BEARER = "bearer "
+PANEL_MOUNT = "/admin"
 
 
 def secret_of(request: Request) -> str:
@@ -35,6 +36,15 @@ def cookies_are_secure(request: Request) -> bool:
     (the connection's scheme, or the ``X-Forwarded-Proto`` of a trusted proxy)."""
     settings: Settings = request.app.state.settings
     return settings.is_public_url_https() or request.url.scheme == "https"
+
+
+def site_url(request: Request) -> str:
+    """Where people reach this server, for links it hands out: ``TASKBRIDGE_PUBLIC_URL``, else
+    the address the request came to (never above the panel's mount)."""
+    settings: Settings = request.app.state.settings
+    if settings.public_url:
+        return settings.public_url
+    return str(request.base_url).rstrip("/").removesuffix(PANEL_MOUNT)
 
 
 def bearer_token(request: Request) -> str | None:

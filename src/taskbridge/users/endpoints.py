@@ -23,6 +23,7 @@ from taskbridge.users.dependencies import (
     client_address,
     cookies_are_secure,
     secret_of,
+    site_url,
 )
 from taskbridge.users.invitations import service as invitations
 from taskbridge.users.invitations.presenters import present_issued
@@ -222,7 +223,7 @@ async def create_user(
         invited_by=caller.actor,
     )
     if isinstance(added, invitations.IssuedInvitation):
-        return model_response(present_issued(added, str(request.base_url)), status_code=202)
+        return model_response(present_issued(added, site_url(request)), status_code=202)
     return model_response(present_member(added), status_code=201)
 
 

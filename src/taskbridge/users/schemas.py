@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import StringConstraints
 
+from taskbridge.auth.permissions import Role
 from taskbridge.kit.case import RequestModel, ResponseModel
 from taskbridge.kit.pagination import PageMeta
 from taskbridge.kit.time import Timestamp
@@ -64,13 +65,13 @@ class MemberCreate(RequestModel):
 
     email: Annotated[str, StringConstraints(max_length=320)]
     password: Annotated[str, StringConstraints(max_length=1024)] = ""
-    role: str
+    role: Role
     first_name: Name = ""
     last_name: Name = ""
 
 
 class RoleChange(RequestModel):
-    role: str
+    role: Role
 
 
 class PasswordReset(RequestModel):

@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from taskbridge.kit.crypto import same_secret
 from taskbridge.kit.time import utcnow
 
 ACCESS_TOKEN_TTL = timedelta(minutes=15)
@@ -71,7 +72,7 @@ def read_access_token(secret: str, token: str, now: datetime | None = None) -> A
     if not token.startswith(ACCESS_TOKEN_PREFIX) or token.count(".") != 1:
         return None
     payload, signature = token[len(ACCESS_TOKEN_PREFIX) :].split(".")
-    if not hmac.compare_digest(signature, _signature(secret, payload)):
+    if not same_secret(signature, _signature(secret, payload)):
         return None
     try:
         claims = json.loads(_unb64(payload))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import secrets
 
 from fastapi import Request
@@ -10,6 +9,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from starlette.responses import Response
 
 from taskbridge.errors import Forbidden
+from taskbridge.kit.crypto import same_secret
 from taskbridge.users.dependencies import cookies_are_secure, secret_of
 from taskbridge.users.tokens import csrf_token_for
 
@@ -51,7 +51,7 @@ async def check_csrf(request: Request) -> None:
     if (
         not seed
         or not isinstance(sent, str)
-        or not hmac.compare_digest(sent, csrf_token_for(secret_of(request), seed))
+        or not same_secret(sent, csrf_token_for(secret_of(request), seed))
     ):
         raise Forbidden("The form has expired or did not come from this site; please try again")
 

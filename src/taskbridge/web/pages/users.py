@@ -13,25 +13,19 @@ from taskbridge.auth.permissions import Permission
 from taskbridge.errors import BadRequest, Conflict, Forbidden
 from taskbridge.kit.uow import SessionDep, UnitOfWorkRoute
 from taskbridge.users import service as users
-from taskbridge.users.dependencies import secret_of
+from taskbridge.users.dependencies import secret_of, site_url
 from taskbridge.users.invitations import service as invitations
 from taskbridge.users.invitations.presenters import accept_url
 from taskbridge.users.roles import ROLE_RANK
 from taskbridge.web.context import Can, PanelUser
 from taskbridge.web.forms import discard, field_errors
 from taskbridge.web.rendering import redirect, render
-from taskbridge.web.security import PANEL_PATH
 
 router = APIRouter(prefix="/users", route_class=UnitOfWorkRoute)
 Viewer = Annotated[PanelUser, Can(Permission.VIEW_USERS)]
 Creator = Annotated[PanelUser, Can(Permission.CREATE_USER)]
 Updater = Annotated[PanelUser, Can(Permission.UPDATE_USER)]
 Resetter = Annotated[PanelUser, Can(Permission.RESET_USER_PASSWORD)]
-
-
-def site_url(request: Request) -> str:
-    """The server's own address (the panel is mounted at ``/admin`` below it)."""
-    return str(request.base_url).rstrip("/").removesuffix(PANEL_PATH)
 
 
 async def _page(
