@@ -11,7 +11,6 @@ loopback ports: /etc/nginx and ports 80/443 are never touched.
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import json
 import os
 import re
@@ -26,10 +25,6 @@ from typing import Any
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from taskbridge.config import Settings
 from tests.conftest import clean_settings
@@ -45,6 +40,7 @@ from tests.servers import (
     stop,
     wait_for,
 )
+from tests.tls import self_signed_certificate
 
 SITE = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "taskbridge.conf"
 NGINX = shutil.which("nginx", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin"]))
@@ -68,41 +64,6 @@ class Stack:
     tls: ssl.SSLContext
     access_log: Path
     demo: dict[str, Any]
-
-
-def write_certificate(folder: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for ``localhost`` (and 127.0.0.1), valid for a day."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "localhost.pem", folder / "localhost.key"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
 
 
 def render_site(replacements: dict[str, str]) -> str:
@@ -197,7 +158,7 @@ def stack(
         TASKBRIDGE_FORWARDED_ALLOW_IPS="127.0.0.1",
         TASKBRIDGE_PUBLIC_URL=https_url,
     )
-    cert, key = write_certificate(folder / "tls")
+    cert, key = self_signed_certificate(folder / "tls", "localhost", ("127.0.0.1",))
     tls = ssl.create_default_context(cafile=str(cert))
     processes: list[subprocess.Popen[bytes]] = []
     try:

@@ -12,17 +12,12 @@ import threading
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import httpcore
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from fastapi import FastAPI
 
 from taskbridge.app import create_app
@@ -33,6 +28,7 @@ from taskbridge.dispatch.worker import Dispatcher
 from taskbridge.kit.time import utcnow
 from tests.dispatch.conftest import FakeClock, Pusher
 from tests.dispatch.receiver import Receiver
+from tests.tls import self_signed_certificate
 
 CONFIGS = "/api/dispatch-configs"
 PUBLIC = "93.184.216.34"
@@ -211,33 +207,6 @@ async def test_allowed_private_networks_connect_to_the_resolved_address_with_the
     assert resolver_of(network).asked == [MADE_UP_HOST]
 
 
-def _self_signed(host: str, folder: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 @contextmanager
 def running_tls_receiver(cert: Path, key: Path, names: list[str]) -> Iterator[Receiver]:
     """A :class:`Receiver` behind TLS on 127.0.0.1; ``names`` collects the SNI it is sent."""
@@ -266,7 +235,7 @@ def running_tls_receiver(cert: Path, key: Path, names: list[str]) -> Iterator[Re
 async def test_tls_is_verified_against_the_url_host_not_the_address(
     app: FastAPI, pusher: Pusher, client: httpx.AsyncClient, tmp_path: Path
 ) -> None:
-    cert, key = _self_signed(MADE_UP_HOST, tmp_path)
+    cert, key = self_signed_certificate(tmp_path, MADE_UP_HOST)
     names: list[str] = []
     with running_tls_receiver(cert, key, names) as tls:
         await _point_config_at(client, pusher, f"https://{MADE_UP_HOST}:{tls.port}/hooks")
