@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -110,9 +111,14 @@ class _Server(ThreadingHTTPServer):
 
 
 @contextmanager
-def running_receiver(receiver: Receiver | None = None) -> Iterator[Receiver]:
+def running_receiver(
+    receiver: Receiver | None = None, tls: ssl.SSLContext | None = None
+) -> Iterator[Receiver]:
+    """``receiver`` serving on a free loopback port (behind TLS with a server ``tls`` context)."""
     receiver = receiver or Receiver()
     server = _Server(("127.0.0.1", 0), receiver._handler())
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     receiver.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()

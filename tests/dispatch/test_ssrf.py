@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import ipaddress
 import ssl
-import threading
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import httpcore
@@ -27,7 +25,7 @@ from taskbridge.dispatch.ssrf import IpAddress, is_public
 from taskbridge.dispatch.worker import Dispatcher
 from taskbridge.kit.time import utcnow
 from tests.dispatch.conftest import FakeClock, Pusher
-from tests.dispatch.receiver import Receiver
+from tests.dispatch.receiver import Receiver, running_receiver
 from tests.tls import self_signed_certificate
 
 CONFIGS = "/api/dispatch-configs"
@@ -217,19 +215,8 @@ def running_tls_receiver(cert: Path, key: Path, names: list[str]) -> Iterator[Re
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     context.sni_callback = record_sni
-    receiver = Receiver()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), receiver._handler())
-    server.daemon_threads = True
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    receiver.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with running_receiver(tls=context) as receiver:
         yield receiver
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 async def test_tls_is_verified_against_the_url_host_not_the_address(

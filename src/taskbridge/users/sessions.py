@@ -140,14 +140,12 @@ async def bearer_session(session: AsyncSession, secret: str, token: str) -> Live
     """The person of a valid access token whose family is still live, under the same password
     (one statement); 401 otherwise."""
     claims = read_access_token(secret, token)
-    found = (
-        None
-        if claims is None
-        else await repository.user_with_live_family(
-            session, claims.user_id, claims.family_id, REFRESH, utcnow()
-        )
+    if claims is None:
+        raise Unauthorized(INVALID_TOKEN)
+    found = await repository.user_with_live_family(
+        session, claims.user_id, claims.family_id, REFRESH, utcnow()
     )
-    if claims is None or found is None:
+    if found is None:
         raise Unauthorized(INVALID_TOKEN)
     user, is_live = found
     if (

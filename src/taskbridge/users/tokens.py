@@ -10,12 +10,14 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from taskbridge.kit.crypto import same_secret
 from taskbridge.kit.time import utcnow
 
 ACCESS_TOKEN_TTL = timedelta(minutes=15)
 ACCESS_TOKEN_PREFIX = "tb_at_"
+ACCESS_PURPOSE = "access"
 
 
 def _b64(data: bytes) -> str:
@@ -26,8 +28,36 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _signature(secret: str, payload: str) -> str:
-    return _b64(hmac.new(secret.encode(), f"access.{payload}".encode(), hashlib.sha256).digest())
+def _signature(secret: str, purpose: str, payload: str) -> str:
+    """HMAC-SHA256 of ``<purpose>.<payload>``: a token signed for one purpose fails every other."""
+    digest = hmac.new(secret.encode(), f"{purpose}.{payload}".encode(), hashlib.sha256).digest()
+    return _b64(digest)
+
+
+def sign_claims(secret: str, prefix: str, purpose: str, claims: dict[str, object]) -> str:
+    """``<prefix><payload>.<signature>``: the claims (with an ``exp`` timestamp), signed."""
+    payload = _b64(json.dumps(claims).encode())
+    return f"{prefix}{payload}.{_signature(secret, purpose, payload)}"
+
+
+def read_claims(
+    secret: str, prefix: str, purpose: str, token: str, now: datetime | None = None
+) -> dict[str, Any] | None:
+    """The claims of a token :func:`sign_claims` made for ``purpose``, while its ``exp`` is in
+    the future; None for anything else (wrong prefix or purpose, tampered, expired, malformed)."""
+    if not token.startswith(prefix) or token.count(".") != 1:
+        return None
+    payload, signature = token[len(prefix) :].split(".")
+    if not same_secret(signature, _signature(secret, purpose, payload)):
+        return None
+    try:
+        claims = json.loads(_unb64(payload))
+        expires = int(claims["exp"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(claims, dict) or expires <= (now or utcnow()).timestamp():
+        return None
+    return claims
 
 
 def password_stamp(password_hash: str) -> str:
@@ -59,8 +89,7 @@ def issue_access_token(
         "pwd": stamp,
         "sid": str(family_id),
     }
-    payload = _b64(json.dumps(claims).encode())
-    return f"{ACCESS_TOKEN_PREFIX}{payload}.{_signature(secret, payload)}"
+    return sign_claims(secret, ACCESS_TOKEN_PREFIX, ACCESS_PURPOSE, claims)
 
 
 def read_access_token(secret: str, token: str, now: datetime | None = None) -> AccessClaims | None:
@@ -69,22 +98,13 @@ def read_access_token(secret: str, token: str, now: datetime | None = None) -> A
     A token without ``sid`` (issued before session families) is refused: it lived 15 minutes,
     and its holder refreshes into one that names its family.
     """
-    if not token.startswith(ACCESS_TOKEN_PREFIX) or token.count(".") != 1:
-        return None
-    payload, signature = token[len(ACCESS_TOKEN_PREFIX) :].split(".")
-    if not same_secret(signature, _signature(secret, payload)):
+    claims = read_claims(secret, ACCESS_TOKEN_PREFIX, ACCESS_PURPOSE, token, now)
+    if claims is None:
         return None
     try:
-        claims = json.loads(_unb64(payload))
-        user_id = uuid.UUID(claims["sub"])
-        expires = int(claims["exp"])
-        stamp = str(claims["pwd"])
-        family_id = uuid.UUID(claims["sid"])
+        return AccessClaims(uuid.UUID(claims["sub"]), str(claims["pwd"]), uuid.UUID(claims["sid"]))
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
-    if expires <= (now or utcnow()).timestamp():
-        return None
-    return AccessClaims(user_id, stamp, family_id)
 
 
 def new_session_token() -> str:

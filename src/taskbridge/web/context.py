@@ -52,17 +52,31 @@ class PanelUser:
         return Permission(permission) in self.principal.permissions
 
 
-async def signed_in(request: Request, session: SessionDep) -> PanelUser:
-    """The panel's login check, applied to the whole signed-in router."""
+async def live_panel_session(request: Request, session: SessionDep) -> sessions.LiveSession:
+    """The person of this browser's panel session, or the sign-in page."""
     live = await sessions.resume_session(
         session, request.cookies.get(SESSION_COOKIE), sessions.PANEL
     )
     if live is None:
         raise SignInRequired
-    user = live.user
-    tenants = await users.tenants_of(session, user)
+    return live
+
+
+async def signed_in(request: Request, session: SessionDep) -> PanelUser:
+    """The panel's login check, applied to the whole signed-in router."""
+    live = await live_panel_session(request, session)
+    tenants = await users.tenants_of(session, live.user)
     if not tenants:
         raise Forbidden("Your account has no tenant; ask an administrator")
+    return acting_in(request, live, tenants)
+
+
+def acting_in(
+    request: Request, live: sessions.LiveSession, tenants: list[users.TenantRole]
+) -> PanelUser:
+    """The signed-in person in the tenant the browser chose (else their first), kept on
+    ``request.state`` for the page's header."""
+    user = live.user
     wanted = request.cookies.get(TENANT_COOKIE)
     chosen = next((t for t in tenants if str(t.tenant.id) == wanted), tenants[0])
     principal = users.principal_in(user, chosen)

@@ -177,11 +177,9 @@ async def revoke(
 async def _pending_by_token(session: AsyncSession, secret: str, token: str) -> Invitation:
     """The pending invitation of a genuine token; 400 naming ``token`` for anything else."""
     invitation_id = read_invitation_token(secret, token)
-    invitation = (
-        None
-        if invitation_id is None
-        else await repository.find_by_token_hash(session, hash_invitation_token(token))
-    )
+    if invitation_id is None:
+        raise BadRequest(INVALID_TOKEN, field="token")
+    invitation = await repository.find_by_token_hash(session, hash_invitation_token(token))
     if invitation is None or invitation.id != invitation_id or status_of(invitation) != INVITED:
         raise BadRequest(INVALID_TOKEN, field="token")
     return invitation

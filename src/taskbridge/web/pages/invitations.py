@@ -16,13 +16,12 @@ from taskbridge.errors import BadRequest, Conflict, Forbidden
 from taskbridge.kit.uow import SessionDep, UnitOfWorkRoute
 from taskbridge.models import User
 from taskbridge.users import service as users
-from taskbridge.users import sessions
 from taskbridge.users.dependencies import secret_of
 from taskbridge.users.invitations import service as invitations
-from taskbridge.web.context import TENANT_COOKIE, SignInRequired, signed_in
+from taskbridge.web.context import TENANT_COOKIE, acting_in, live_panel_session
 from taskbridge.web.forms import discard
 from taskbridge.web.rendering import redirect, render
-from taskbridge.web.security import SESSION_COOKIE, check_csrf, set_cookie
+from taskbridge.web.security import check_csrf, set_cookie
 
 router = APIRouter(
     prefix="/invitations", route_class=UnitOfWorkRoute, dependencies=[Depends(check_csrf)]
@@ -33,13 +32,10 @@ INVALID_LINK = "This invitation link is invalid, expired or already used"
 
 async def signed_in_account(request: Request, session: SessionDep) -> User:
     """The account of the panel session, with or without a tenant (401 → the sign-in page)."""
-    live = await sessions.resume_session(
-        session, request.cookies.get(SESSION_COOKIE), sessions.PANEL
-    )
-    if live is None:
-        raise SignInRequired
-    if await users.tenants_of(session, live.user):
-        await signed_in(request, session)  # the usual header, tenant switcher included
+    live = await live_panel_session(request, session)
+    tenants = await users.tenants_of(session, live.user)
+    if tenants:
+        acting_in(request, live, tenants)  # the usual header, tenant switcher included
     return live.user
 
 
