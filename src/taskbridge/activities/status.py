@@ -88,4 +88,4 @@ TRANSITIONS: dict[ActivityStatus, frozenset[ActivityStatus]] = {
     ActivityStatus.COMPLETED: frozenset(),
     ActivityStatus.CANCELED: frozenset(),
 }
-"""The diagram of ``spec/platform.md``; results may complete an activity in any open state."""
+"""The platform's activity status machine; results may complete an activity in any open state."""

@@ -1,4 +1,4 @@
-"""Permissions and the roles that bundle them (``spec/platform.md``)."""
+"""Permissions and the platform's roles that bundle them."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""The external contract of ``spec/integration-api.md``: what integrators program against."""
+"""The external contract of ``docs/integration-api.md``: what integrators program against."""
