@@ -352,3 +352,23 @@ async def test_invalid_code_on_a_completed_activity_is_400_not_409(
     assert response.status_code == 400
     past = submission(world.task.id, "RESCHEDULE", task_result={"future_scheduled_at": in_days(-1)})
     assert (await post(client, world, past)).status_code == 400
+
+
+async def test_a_final_result_replaces_a_pending_one_on_a_completed_activity(
+    client: httpx.AsyncClient, session_factory: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    """Rule 6 asks for an override only over a final result: once a PENDING result replaced the
+    final one (with an override), the next final result needs none, though the activity is
+    already COMPLETED. It stays COMPLETED; nothing moves twice."""
+    assert (await post(client, world, submission(world.task.id))).status_code == 201
+    pending = submission(world.task.id, "NO_CONTACT", status="PENDING", hard_override=True)
+    assert (await post(client, world, pending)).status_code == 201
+    final = submission(world.task.id, "NOT_INTERESTED", status="NOT_EFFECTIVE")
+    response = await post(client, world, final)
+    assert response.status_code == 201, response.text
+    assert response.json()["status"] == "NOT_EFFECTIVE"
+    url = f"/api/integration/activities/tasks/{world.task.id}"
+    task = await client.get(url, headers=world.headers)
+    assert task.json()["status"] == "COMPLETED"
+    assert task.json()["result"]["taskResult"]["result"] == "NOT_INTERESTED"
+    assert await count_results(session_factory) == 3

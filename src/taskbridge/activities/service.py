@@ -141,7 +141,13 @@ async def lock_for_submission(
 
 def check_completion(activity: LockedActivity, *, forced: bool) -> bool:
     """Whether a final result may complete ``activity`` (409 otherwise), as :func:`transition`
-    decides; False when it is already COMPLETED (no move, no event)."""
+    decides; False when it is already COMPLETED (no move, no event).
+
+    An activity is COMPLETED without a final current result when a PENDING one replaced it (with
+    ``hard_override``): rule 6 lets the next final result replace that PENDING one unforced.
+    """
+    if activity.status == ActivityStatus.COMPLETED:
+        return False
     return _check_move(
         activity.id, ActivityStatus(activity.status), ActivityStatus.COMPLETED, forced=forced
     )
