@@ -143,3 +143,37 @@ def test_every_command_refuses_an_empty_secret_key(
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr.splitlines() == [_refused_line(0)]
+
+
+@pytest.mark.parametrize(
+    ("values", "variable"),
+    [
+        ({"header_timeout_seconds": 0}, "TASKBRIDGE_HEADER_TIMEOUT_SECONDS"),
+        ({"header_timeout_seconds": 301}, "TASKBRIDGE_HEADER_TIMEOUT_SECONDS"),
+        ({"body_timeout_seconds": -1}, "TASKBRIDGE_BODY_TIMEOUT_SECONDS"),
+        ({"keep_alive_seconds": 0}, "TASKBRIDGE_KEEP_ALIVE_SECONDS"),
+        ({"limit_concurrency": 0}, "TASKBRIDGE_LIMIT_CONCURRENCY"),
+    ],
+)
+def test_connection_bounds_out_of_range_are_refused(
+    values: dict[str, object], variable: str
+) -> None:
+    assert refusal(**values).startswith(f"{variable}: ")
+
+
+def test_serve_refuses_a_header_timeout_of_zero_or_a_limit_below_one(tmp_path: Path) -> None:
+    env = {
+        "TASKBRIDGE_DATABASE_URL": f"sqlite:///{tmp_path / 'taskbridge.db'}",
+        "TASKBRIDGE_DATA_DIR": str(tmp_path),
+        "TASKBRIDGE_SECRET_KEY": TEST_SECRET_KEY,
+    }
+    runner = CliRunner(env={**env, "TASKBRIDGE_HEADER_TIMEOUT_SECONDS": "0"})
+
+    zero_timeout = runner.invoke(app, ["serve", "--port", "1"])
+    no_connection = CliRunner(env=env).invoke(app, ["serve", "--limit-concurrency", "0"])
+
+    assert zero_timeout.exit_code == 1
+    assert zero_timeout.stderr.startswith("TASKBRIDGE_HEADER_TIMEOUT_SECONDS: ")
+    assert no_connection.exit_code == 2
+    assert "--limit-concurrency" in no_connection.stderr
+    assert not (tmp_path / "taskbridge.db").exists()

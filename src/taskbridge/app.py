@@ -6,6 +6,7 @@ import gc
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 from fastapi import FastAPI
@@ -14,7 +15,14 @@ from fastapi.openapi.utils import get_openapi
 from taskbridge import __version__
 from taskbridge.activities.schemas import TaskFilters
 from taskbridge.api import API_ROUTERS
+from taskbridge.auth.dependencies import (
+    API_KEY_HEADER,
+    TENANT_HEADER,
+    current_api_key,
+    current_principal,
+)
 from taskbridge.auth.principal import ApiKeyPrincipal
+from taskbridge.auth.service import INVALID_KEY_MESSAGE
 from taskbridge.config import Settings, get_settings
 from taskbridge.db import create_engine, create_session_factory
 from taskbridge.dispatch.metrics import router as metrics_router
@@ -26,15 +34,19 @@ from taskbridge.kit.body import add_documented_bodies
 from taskbridge.kit.body_limit import BodySizeLimit
 from taskbridge.kit.cache import LargeCountCache, TtlCache
 from taskbridge.kit.logging import configure_logging
+from taskbridge.kit.openapi import Caller, Refusal, describe_operations, field_refusal, header
 from taskbridge.result_types.service import Catalogue
+from taskbridge.users.dependencies import current_session
+from taskbridge.users.sessions import INVALID_TOKEN
 from taskbridge.web.app import create_panel
 
 DESCRIPTION = """\
 Task activities for field and call-center teams. Integrators read the tenant's result types,
 pull (or receive) tasks, and report back how each went with a result **code**.
 
-Authenticate with the `x-api-key` header. Request bodies are snake_case, responses camelCase;
-every error has the body `{"statusCode", "error", "message"}`.
+Authenticate with the `x-api-key` header (the integration routes take nothing else); admin routes
+also take a person's bearer token with `x-tenant-id`. Request bodies are snake_case, responses
+camelCase; every error has the body `{"statusCode", "error", "message"}` (the `Error` schema).
 """
 
 
@@ -90,8 +102,107 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             schema = get_openapi(
                 title=app.title, version=app.version, description=app.description, routes=app.routes
             )
-            app.openapi_schema = add_documented_bodies(schema)
+            described = describe_operations(
+                schema,
+                app.routes,
+                security_schemes=SECURITY_SCHEMES,
+                error_extras=ERROR_EXTRAS,
+                caller_of=documented_caller,
+            )
+            app.openapi_schema = add_documented_bodies(described)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
+    "apiKey": {
+        "type": "apiKey",
+        "in": "header",
+        "name": API_KEY_HEADER,
+        "description": "An API key (`tb_sk_…`): its tenant and permissions are the caller's.",
+    },
+    "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "tb_at_ (signed, 15 minutes)",
+        "description": "A person's access token from `POST /api/auth/login`; tenant routes also "
+        f"need `{TENANT_HEADER}`.",
+    },
+}
+ERROR_EXTRAS: dict[str, dict[str, Any]] = {
+    "requiredPermission": {
+        "type": "string",
+        "description": "On a 403: the permission the caller lacks",
+    },
+    "existingActivityId": {
+        "type": "string",
+        "format": "uuid",
+        "description": "On a 409 of task creation: the activity holding that idempotency_key "
+        "or provider_activity_id",
+    },
+    "existingConfigId": {
+        "type": "string",
+        "format": "uuid",
+        "description": "On a 409 of a dispatch config: the channel's active config",
+    },
+}
+"""Every key an error adds to ``{statusCode, error, message, details}``."""
+
+_API_KEY = Caller(
+    ("apiKey",),
+    (Refusal(401, "`x-api-key` is missing, unknown, revoked or expired", INVALID_KEY_MESSAGE),),
+)
+_BEARER = Caller(
+    ("bearer",),
+    (Refusal(401, "The bearer token is missing, invalid or expired", INVALID_TOKEN),),
+)
+_API_KEY_OR_BEARER = Caller(
+    ("apiKey", "bearer"),
+    (
+        field_refusal(
+            f"With a bearer token, `{TENANT_HEADER}` is missing or not a UUID",
+            TENANT_HEADER,
+            "is required with a bearer token",
+        ),
+        Refusal(401, "Neither a valid `x-api-key` nor a valid bearer token", INVALID_KEY_MESSAGE),
+        Refusal(
+            403,
+            f"With a bearer token, the person is not a member of the `{TENANT_HEADER}` tenant",
+            "You are not a member of this tenant",
+        ),
+    ),
+    headers=(
+        header(
+            TENANT_HEADER,
+            "With a bearer token (required then): the id (UUID) of the tenant to act in. "
+            "Ignored with an API key, so any value is accepted then.",
+        ),
+    ),
+)
+
+
+def documented_caller(dependency: object) -> Caller | None:
+    """How the document shows an authentication dependency (None: it is not one).
+
+    ``Authorized`` and ``RequirePermission`` wrap an authentication in a check that holds it as
+    ``authenticate``, with the ``permission`` it requires.
+    """
+    authenticate: object = getattr(dependency, "authenticate", dependency)
+    callers: dict[object, Caller] = {
+        current_api_key: _API_KEY,
+        current_principal: _API_KEY_OR_BEARER,
+        current_session: _BEARER,
+    }
+    caller = callers.get(authenticate)
+    permission = getattr(dependency, "permission", None)
+    if caller is None or permission is None:
+        return caller
+    lacking = Refusal(
+        403,
+        f"The caller lacks the permission `{permission}` (named in `requiredPermission`)",
+        "Insufficient permissions",
+        {"requiredPermission": str(permission)},
+    )
+    return replace(caller, refusals=(lacking, *caller.refusals), permission=str(permission))

@@ -112,6 +112,33 @@ class Settings(BaseSettings):
         description="Proxies (addresses or networks, comma-separated, or *) whose "
         "X-Forwarded-For and X-Forwarded-Proto are believed; none by default.",
     )
+    limit_concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        le=100_000,
+        description="Connections one server process keeps open; requests beyond them get 503. "
+        "Unset: derived from the open-file limit.",
+    )
+    header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Seconds a client has to send a request's headers, from connecting (or from "
+        "the request's first byte on a kept-alive connection): then 408 and the connection closes.",
+    )
+    body_timeout_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="Seconds a client has to send a request body once its headers arrived: then "
+        "the connection closes.",
+    )
+    keep_alive_seconds: int = Field(
+        default=5,
+        ge=1,
+        le=300,
+        description="How long an idle connection stays open between requests.",
+    )
     public_url: str = Field(
         default="",
         description="Where people and integrators reach taskbridge (https://tasks.example.com); "

@@ -12,9 +12,18 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
+
+from taskbridge.kit.outage import (
+    DRIVER_ERRORS,
+    RETRY_AFTER_SECONDS,
+    Trouble,
+    database_trouble,
+    outage_of,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -155,12 +164,26 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(400, failure.message, **failure.extra)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     message = {404: "Route not found", 405: "Method not allowed"}.get(
         exc.status_code, str(exc.detail)
     )
-    return error_response(exc.status_code, message)
+    response = error_response(exc.status_code, message)
+    response.headers.update(exc.headers or {})
+    if exc.status_code == 405:
+        # Routing's ``Allow`` names the methods of the first route matching the path; a path
+        # served by several routes (GET and POST on a collection) accepts all of theirs.
+        path = request.scope["path"]
+        allowed = {
+            method
+            for route in iter_route_contexts(request.app.routes)
+            if route.methods and route.path_regex.match(path)
+            for method in route.methods
+        }
+        if allowed:
+            response.headers["Allow"] = ", ".join(sorted(allowed))
+    return response
 
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -168,6 +191,9 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    trouble = note_database_trouble(request, exc)  # one wrapped in an error of another type
+    if trouble is not None:
+        return _database_unavailable(trouble)
     given = request.headers.get("x-request-id", "")
     request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
     log.error("unexpected_error", request_id=request_id, path=request.url.path, exc_info=exc)
@@ -188,6 +214,38 @@ async def _pool_exhausted(request: Request, _exc: Exception) -> JSONResponse:
     return response
 
 
+UNAVAILABLE = "Service temporarily unavailable; retry shortly"
+
+
+def note_database_trouble(request: Request, exc: BaseException) -> Trouble | None:
+    """Whether ``exc`` says the database is unreachable or busy; if so, counted in its outage
+    (whose first refusal is the only one logged)."""
+    trouble = database_trouble(exc)
+    if trouble is not None:
+        factory = request.app.state.session_factory
+        outage_of(factory).refused(trouble, exc, path=request.url.path)
+    return trouble
+
+
+def retry_after(trouble: Trouble) -> dict[str, str]:
+    return {"Retry-After": str(RETRY_AFTER_SECONDS[trouble])}
+
+
+def _database_unavailable(trouble: Trouble) -> JSONResponse:
+    response = error_response(503, UNAVAILABLE if trouble is Trouble.UNREACHABLE else OVERLOADED)
+    response.headers.update(retry_after(trouble))
+    return response
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """A database that cannot answer now is a 503 to retry, logged once per outage; any other
+    driver error goes on to the catch-all, exactly as before."""
+    trouble = note_database_trouble(request, exc)
+    if trouble is None:
+        raise exc
+    return _database_unavailable(trouble)
+
+
 async def _client_gone(request: Request, _exc: Exception) -> Response:
     """The client hung up while sending its body: nobody is left to answer."""
     log.info("client_disconnected", path=request.url.path)
@@ -198,6 +256,8 @@ def install_error_handlers(app: FastAPI) -> None:
     """Every error leaves in the contract body."""
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(PoolTimeout, _pool_exhausted)
+    for driver_error in DRIVER_ERRORS:
+        app.add_exception_handler(driver_error, _database_error)
     app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -207,6 +207,7 @@ async def test_task_list_query_is_documented_and_read_like_fastapi(
     assert [p["name"] for p in parameters] == [
         "page",
         "per_page",
+        "limit",
         "status",
         "result_status",
         "channel",
@@ -225,4 +226,7 @@ async def test_task_list_query_is_documented_and_read_like_fastapi(
     repeated = await client.get(f"{TASKS}?per_page=3&per_page=5", headers=world.headers)
     assert repeated.json()["meta"]["limit"] == 5
     unknown = await client.get(f"{TASKS}?perPage=3", headers=world.headers)
-    assert unknown.json()["meta"]["limit"] == 20
+    assert unknown.status_code == 400
+    assert unknown.json()["details"] == [
+        {"field": "perPage", "message": "perPage: is not a known query parameter"}
+    ]

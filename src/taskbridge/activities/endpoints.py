@@ -18,10 +18,11 @@ from taskbridge.activities.schemas import (
     TaskFilters,
 )
 from taskbridge.activities.status import ActivityStatus, Channel
-from taskbridge.auth.dependencies import AUTH_RESPONSES, Authorized
+from taskbridge.auth.dependencies import Authorized
 from taskbridge.auth.permissions import Permission
 from taskbridge.auth.principal import Principal
-from taskbridge.kit.body import JsonBody, documented_body
+from taskbridge.kit.body import JsonBody
+from taskbridge.kit.openapi import SAMPLE_ID, refused
 from taskbridge.kit.pagination import PageQuery
 from taskbridge.kit.responses import model_response
 from taskbridge.kit.time import AwareDatetime
@@ -35,7 +36,7 @@ Creator = Annotated[Principal, Authorized(Permission.CREATE_ACTIVITY)]
 Canceller = Annotated[Principal, Authorized(Permission.CANCEL_ACTIVITY)]
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such activity in this tenant"}
+    404: refused("No such activity in this tenant", f"Task '{SAMPLE_ID}' not found")
 }
 
 
@@ -48,14 +49,20 @@ async def _present(
 
 @router.post(
     "/tasks",
+    operation_id="createTask",
     status_code=201,
     response_model=ActivityRead,
     responses={
-        **AUTH_RESPONSES,
-        404: {"description": "Commerce or operator not found in this tenant"},
-        409: {"description": "idempotency_key (or provider_activity_id) already used"},
+        404: refused(
+            "Commerce or operator not found in this tenant", "Commerce 'COM-404' not found"
+        ),
+        409: refused(
+            "`idempotency_key` (or `provider_activity_id`) already used: `existingActivityId` "
+            "names the activity",
+            f"An activity with idempotency_key 'visit-42' already exists: {SAMPLE_ID}",
+            existingActivityId=SAMPLE_ID,
+        ),
     },
-    openapi_extra=documented_body(TaskCreate),
 )
 async def create_task(
     session: SessionDep, caller: Creator, body: Annotated[TaskCreate, JsonBody(TaskCreate)]
@@ -65,7 +72,7 @@ async def create_task(
     return await _present(session, caller, activity.id, status_code=201)
 
 
-@router.get("", response_model=ActivityPage, responses=AUTH_RESPONSES)
+@router.get("", operation_id="listActivities", response_model=ActivityPage)
 async def list_activities(
     session: SessionDep,
     caller: Viewer,
@@ -103,7 +110,10 @@ async def list_activities(
 
 
 @router.get(
-    "/{activity_id}", response_model=ActivityDetail, responses={**AUTH_RESPONSES, **NOT_FOUND}
+    "/{activity_id}",
+    operation_id="getActivity",
+    response_model=ActivityDetail,
+    responses=NOT_FOUND,
 )
 async def get_activity(activity_id: uuid.UUID, session: SessionDep, caller: Viewer) -> Response:
     """One activity with its result history (newest first) and its status events."""
@@ -114,13 +124,15 @@ async def get_activity(activity_id: uuid.UUID, session: SessionDep, caller: View
 
 @router.post(
     "/{activity_id}/cancel",
+    operation_id="cancelActivity",
     response_model=ActivityRead,
     responses={
-        **AUTH_RESPONSES,
-        **NOT_FOUND,
-        409: {"description": "The activity's status cannot move to CANCELED"},
+        404: refused("No such activity in this tenant", f"Activity '{SAMPLE_ID}' not found"),
+        409: refused(
+            "The activity's status cannot move to CANCELED",
+            f"Activity '{SAMPLE_ID}' cannot move from COMPLETED to CANCELED",
+        ),
     },
-    openapi_extra=documented_body(CancelRequest),
 )
 async def cancel_activity(
     activity_id: uuid.UUID,

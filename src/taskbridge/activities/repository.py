@@ -18,12 +18,14 @@ from sqlalchemy import (
     bindparam,
     exists,
     func,
+    insert,
     select,
     tuple_,
 )
 
 from taskbridge.activities.schemas import TaskFilters
 from taskbridge.activities.status import INTERNAL_STATUSES
+from taskbridge.kit.model import table_of
 from taskbridge.kit.pagination import Cursor
 from taskbridge.kit.repository import TenantRepository
 from taskbridge.models import Activity, ActivityEvent, ActivityResult, Commerce, Operator
@@ -32,6 +34,9 @@ activities = Activity.__table__
 commerces = Commerce.__table__
 operators = Operator.__table__
 current_results = ActivityResult.__table__.alias("current_result")
+
+LOOKUP_CHUNK = 500
+"""Values per ``IN (...)`` list: far below every driver's limit on bound parameters."""
 
 
 class ResultRow(NamedTuple):
@@ -290,3 +295,32 @@ class ActivityRepository(TenantRepository):
         for row in rows:
             row.tenant_id = self.tenant_id
             self.session.add(row)
+
+    async def ids_by_idempotency_key(self, keys: Sequence[str]) -> dict[str, uuid.UUID]:
+        """The activities created with these keys, in a few statements (the CSV import)."""
+        return await self._ids_by(activities.c.idempotency_key, keys)
+
+    async def ids_by_provider_id(self, provider_ids: Sequence[str]) -> dict[str, uuid.UUID]:
+        return await self._ids_by(activities.c.provider_activity_id, provider_ids)
+
+    async def _ids_by(
+        self, column: ColumnElement[str | None], values: Sequence[str]
+    ) -> dict[str, uuid.UUID]:
+        found: dict[str, uuid.UUID] = {}
+        for start in range(0, len(values), LOOKUP_CHUNK):
+            stmt = select(column, activities.c.id).where(
+                activities.c.tenant_id == self.tenant_id,
+                column.in_(values[start : start + LOOKUP_CHUNK]),
+            )
+            found.update({row[0]: row[1] for row in await self.session.execute(stmt)})
+        return found
+
+    async def insert_tasks(
+        self, tasks: Sequence[dict[str, Any]], events: Sequence[dict[str, Any]]
+    ) -> None:
+        """New activities, then their events, one executemany each (no ORM unit of work)."""
+        for table, rows in ((table_of(Activity), tasks), (table_of(ActivityEvent), events)):
+            if rows:
+                await self.session.execute(
+                    insert(table), [{**row, "tenant_id": self.tenant_id} for row in rows]
+                )

@@ -7,16 +7,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import ConfigDict, StringConstraints
+from pydantic import StringConstraints
 from pydantic.config import JsonDict
 
 from taskbridge.activities.status import Channel, IntegrationStatus
-from taskbridge.kit.case import RequestModel, ResponseModel
-from taskbridge.kit.pagination import PageMeta
+from taskbridge.kit.case import NOT_BLANK, RequestModel, ResponseModel, examples
+from taskbridge.kit.pagination import PageMeta, page_example
 from taskbridge.kit.time import AwareDatetime, Timestamp
-from taskbridge.results.schemas import ResultHistoryRead, ResultRead, ResultStatus
+from taskbridge.results.schemas import (
+    RESULT_HISTORY_EXAMPLE,
+    ResultHistoryRead,
+    ResultRead,
+    ResultStatus,
+)
 
-NonBlank = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+NonBlank = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255, pattern=NOT_BLANK)
+]
 
 TASK_EXAMPLE: JsonDict = {
     "id": "5f0c2a9e-8d7b-4a51-9a43-0d6a0b9f6c11",
@@ -41,12 +48,26 @@ TASK_EXAMPLE: JsonDict = {
     "parentActivityId": None,
     "result": None,
 }
+EVENT_EXAMPLE: JsonDict = {
+    "id": "c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f",
+    "fromStatus": None,
+    "toStatus": "READY",
+    "reason": None,
+    "actor": "api_key:1f2e3d4c-5b6a-4978-8695-a4b3c2d1e0f9",
+    "createdAt": "2026-04-10T14:30:00.000Z",
+}
+ACTIVITY_EXAMPLE: JsonDict = {
+    **TASK_EXAMPLE,
+    "internalStatus": "READY",
+    "idempotencyKey": "crm-visit-2026-04-15-COM-001",
+    "dispatchAttempts": 0,
+}
 
 
 class TaskRead(ResponseModel):
     """A task as the integration API shows it."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [TASK_EXAMPLE]})
+    model_config = examples(TASK_EXAMPLE)
 
     id: uuid.UUID
     activity_origin: str
@@ -72,28 +93,15 @@ class TaskRead(ResponseModel):
 
 
 class TaskPage(ResponseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "data": [TASK_EXAMPLE],
-                    "meta": {
-                        "page": 1,
-                        "limit": 20,
-                        "total": 1,
-                        "totalPages": 1,
-                        "nextCursor": None,
-                    },
-                }
-            ]
-        }
-    )
+    model_config = examples(page_example(TASK_EXAMPLE))
 
     data: list[TaskRead]
     meta: PageMeta
 
 
 class EventRead(ResponseModel):
+    model_config = examples(EVENT_EXAMPLE)
+
     id: uuid.UUID
     from_status: str | None
     to_status: str
@@ -105,22 +113,41 @@ class EventRead(ResponseModel):
 class ActivityRead(TaskRead):
     """The admin shape: the internal status beside the integration view."""
 
+    model_config = examples(ACTIVITY_EXAMPLE)
+
     internal_status: str
     idempotency_key: str
     dispatch_attempts: int
 
 
 class ActivityDetail(ActivityRead):
+    model_config = examples(
+        {**ACTIVITY_EXAMPLE, "results": [RESULT_HISTORY_EXAMPLE], "events": [EVENT_EXAMPLE]}
+    )
+
     results: list[ResultHistoryRead]
     events: list[EventRead]
 
 
 class ActivityPage(ResponseModel):
+    model_config = examples(page_example(ACTIVITY_EXAMPLE))
+
     data: list[ActivityRead]
     meta: PageMeta
 
 
 class TaskCreate(RequestModel):
+    model_config = examples(
+        {
+            "reason": "Visita mensual",
+            "channel": "SALESMAN",
+            "commerce_external_id": "COM-001",
+            "operator_external_id": "OP-17",
+            "scheduled_at": "2026-04-15T09:00:00.000Z",
+            "idempotency_key": "crm-visit-2026-04-15-COM-001",
+        }
+    )
+
     reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
     channel: Channel
     commerce_external_id: NonBlank
@@ -131,7 +158,12 @@ class TaskCreate(RequestModel):
 
 
 class CancelRequest(RequestModel):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    model_config = examples({"reason": "El comercio cerró"})
+
+    reason: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=NOT_BLANK),
+    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from taskbridge.activities import creation
 from taskbridge.activities.repository import ActivityRepository, TaskRow
 from taskbridge.activities.schemas import TaskCreate, TaskFilters
 from taskbridge.activities.status import TRANSITIONS, ActivityOrigin, ActivityStatus
@@ -283,11 +284,7 @@ async def create_task(
     if data.provider_activity_id is not None:
         taken = await repo.get_by_provider_id(data.provider_activity_id)
         if taken is not None:
-            raise Conflict(
-                f"provider_activity_id '{data.provider_activity_id}' is already used by "
-                f"activity {taken.id}",
-                existingActivityId=str(taken.id),
-            )
+            raise creation.provider_id_taken(data.provider_activity_id, taken.id)
     commerce = await commerces.get_by_external_id(session, tenant_id, data.commerce_external_id)
     operator_id = None
     if data.operator_external_id is not None:
@@ -295,20 +292,8 @@ async def create_task(
             session, tenant_id, data.operator_external_id, field="operator_external_id"
         )
         operator_id = operator.id
-    activity = Activity(
-        id=uuid.uuid4(),
-        type="TASK",
-        channel=str(data.channel),
-        status=ActivityStatus.READY,
-        reason=data.reason,
-        commerce_id=commerce.id,
-        operator_id=operator_id,
-        scheduled_at=data.scheduled_at,
-        idempotency_key=data.idempotency_key,
-        provider_activity_id=data.provider_activity_id,
-        origin=ActivityOrigin.ACTIVITY,
-    )
-    repo.add(activity, _event(activity, ActivityStatus.READY, actor, "created", from_=None))
+    activity = Activity(**creation.task_columns(data, commerce.id, operator_id))
+    repo.add(activity, _event(activity, ActivityStatus.READY, actor, creation.CREATED, from_=None))
     await session.flush()
     await outbox.enqueue_if_configured(session, activity)
     return activity

@@ -94,10 +94,4 @@ def Authorized(permission: Permission) -> Any:  # noqa: N802 - reads as a type i
     return Depends(_PermissionCheck(permission, current_principal))
 
 
-AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "API key missing or invalid"},
-    403: {"description": "Insufficient permissions (the body names `requiredPermission`)"},
-}
-
-
 AnyApiKey = Annotated[ApiKeyPrincipal, Depends(current_api_key)]

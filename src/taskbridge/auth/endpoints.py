@@ -8,11 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Response
 
 from taskbridge.auth import service
-from taskbridge.auth.dependencies import AUTH_RESPONSES, Authorized
+from taskbridge.auth.dependencies import Authorized
 from taskbridge.auth.permissions import Permission
 from taskbridge.auth.principal import Principal
 from taskbridge.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyPage, ApiKeyRead
-from taskbridge.kit.body import JsonBody, documented_body
+from taskbridge.kit.body import JsonBody
+from taskbridge.kit.openapi import SAMPLE_ID, refused
 from taskbridge.kit.pagination import PageQuery
 from taskbridge.kit.responses import model_response
 from taskbridge.kit.uow import SessionDep, UnitOfWorkRoute
@@ -24,10 +25,17 @@ KeyManager = Annotated[Principal, Authorized(Permission.MANAGE_API_KEYS)]
 
 @router.post(
     "",
+    operation_id="createApiKey",
     status_code=201,
     response_model=ApiKeyCreated,
-    responses=AUTH_RESPONSES,
-    openapi_extra=documented_body(ApiKeyCreate),
+    responses={
+        403: refused(
+            "The caller lacks `MANAGE_API_KEYS` (named in `requiredPermission`), or asks for "
+            "a permission it does not hold itself",
+            "A key can only grant permissions its creator has; missing: DISPATCH_ACTIVITY",
+            requiredPermission="DISPATCH_ACTIVITY",
+        )
+    },
 )
 async def create_api_key(
     session: SessionDep,
@@ -50,7 +58,7 @@ async def create_api_key(
     return model_response(shown, status_code=201)
 
 
-@router.get("", response_model=ApiKeyPage, responses=AUTH_RESPONSES)
+@router.get("", operation_id="listApiKeys", response_model=ApiKeyPage)
 async def list_api_keys(session: SessionDep, caller: KeyManager, paging: PageQuery) -> Response:
     """The tenant's keys, newest first, revoked ones included."""
     keys = await service.list_api_keys(session, caller.tenant_id)
@@ -64,8 +72,9 @@ async def list_api_keys(session: SessionDep, caller: KeyManager, paging: PageQue
 
 @router.post(
     "/{key_id}/revoke",
+    operation_id="revokeApiKey",
     response_model=ApiKeyRead,
-    responses={**AUTH_RESPONSES, 404: {"description": "No such key in this tenant"}},
+    responses={404: refused("No such key in this tenant", f"API key '{SAMPLE_ID}' not found")},
 )
 async def revoke_api_key(key_id: uuid.UUID, session: SessionDep, caller: KeyManager) -> Response:
     """Revoke a key at once; it stays listed with `revokedAt`."""

@@ -88,11 +88,16 @@ def _import(kind: ImportKind, tenant: str, path: Path, as_json: bool) -> None:
         _refuse(path, refused)
 
     with _progress(imports.progress_steps(table), f"Importing {kind}") as advance:
+        try:
+            prepared = imports.prepare(table, advance=advance)
+        except InvalidImport as refused:
+            _refuse(path, refused)
 
         async def work(session: AsyncSession) -> ImportSummary:
+            """The write transaction: begun once every row is checked, kept to bulk statements."""
             found = await tenants.get_by_slug(session, tenant)
-            return await imports.import_table(
-                session, found.id, table, actor=f"{CLI_ACTOR}:import", advance=advance
+            return await imports.apply(
+                session, found.id, prepared, actor=f"{CLI_ACTOR}:import", advance=advance
             )
 
         with reported_failures():

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import os
+import resource
 from typing import Annotated
 
 import typer
 import uvicorn
 
 from taskbridge.cli.runtime import fail, load_settings, reported_failures
-from taskbridge.config import TRUST_EVERY_PROXY, parse_trusted_proxies
+from taskbridge.config import TRUST_EVERY_PROXY, Settings, parse_trusted_proxies
+from taskbridge.kit.http_protocol import MAX_HEAD_BYTES
 from taskbridge.migrations import upgrade
 
 APP_FACTORY = "taskbridge.app:create_app"
+HTTP_PROTOCOL = "taskbridge.kit.http_protocol:BoundedHttpToolsProtocol"
+"""An import string: every worker process builds its connections with it."""
+MAX_DEFAULT_CONNECTIONS = 1024
+FILES_RESERVED = 64
+"""Open files a server process needs besides connections and its database pool (logs, pipes,
+the event loop, imports)."""
 WORKER_START_SECONDS = 60
 EVERY_CLIENT_TRUSTED = (
     "warning: forwarded-allow-ips is *: X-Forwarded-For and X-Forwarded-Proto are believed from "
@@ -23,6 +31,22 @@ EVERY_CLIENT_TRUSTED = (
 def default_workers() -> int:
     """One process per core, measured best on 2 cores (configs 2.2x, task pages 1.4x one worker)."""
     return max(1, min(os.cpu_count() or 1, 4))
+
+
+def default_connection_limit(settings: Settings, open_files: int) -> int:
+    """Connections per process that leave room under the open-file limit for the database pool
+    (three files a connection on SQLite: database, WAL, shared memory) and the in-process
+    dispatcher's sends: past it requests get 503 instead of the server failing to accept."""
+    reserved = FILES_RESERVED + 3 * settings.db_pool_size
+    if settings.runs_dispatcher_in_process():
+        reserved += settings.dispatch_concurrency
+    return max(1, min(MAX_DEFAULT_CONNECTIONS, open_files - reserved))
+
+
+def open_files_limit() -> int:
+    """This process's soft limit on open files (inherited by the worker processes)."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return MAX_DEFAULT_CONNECTIONS * 2 if soft == resource.RLIM_INFINITY else soft
 
 
 def serve(
@@ -39,7 +63,17 @@ def serve(
         str | None,
         typer.Option(
             help="Proxies whose X-Forwarded-For/-Proto are believed: addresses or networks, "
-            "comma-separated, or * [default: TASKBRIDGE_FORWARDED_ALLOW_IPS, else none]",
+            "comma-separated, or * (default: TASKBRIDGE_FORWARDED_ALLOW_IPS, else none)",
+            show_default=False,
+        ),
+    ] = None,
+    limit_concurrency: Annotated[
+        int | None,
+        typer.Option(
+            help="Connections each process keeps open; requests beyond them get 503 "
+            "(default: TASKBRIDGE_LIMIT_CONCURRENCY, else derived from the open-file limit, "
+            f"at most {MAX_DEFAULT_CONNECTIONS})",
+            min=1,
             show_default=False,
         ),
     ] = None,
@@ -70,7 +104,14 @@ def serve(
         proxy_headers=bool(trusted),
         forwarded_allow_ips=trusted,
         loop="uvloop",
-        http="httptools",
+        # httptools plus deadlines for a request's head and body, and a cap on the head's size
+        # (TASKBRIDGE_HEADER_TIMEOUT_SECONDS, _BODY_TIMEOUT_SECONDS): uvicorn has neither.
+        http=HTTP_PROTOCOL,
+        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
+        limit_concurrency=limit_concurrency
+        or settings.limit_concurrency
+        or default_connection_limit(settings, open_files_limit()),
+        timeout_keep_alive=settings.keep_alive_seconds,
         # A worker imports the whole app before it can answer the supervisor's health ping: on a
         # loaded host uvicorn's 5 s default kills it mid-start, again and again.
         timeout_worker_healthcheck=WORKER_START_SECONDS,

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from taskbridge.auth.dependencies import AUTH_RESPONSES, Authorized
+from taskbridge.auth.dependencies import Authorized
 from taskbridge.auth.permissions import Permission
 from taskbridge.auth.principal import Principal
 from taskbridge.commerces import service
@@ -18,7 +18,8 @@ from taskbridge.commerces.schemas import (
     CommerceUpdate,
     SyncSummary,
 )
-from taskbridge.kit.body import JsonBody, documented_body
+from taskbridge.kit.body import JsonBody
+from taskbridge.kit.openapi import SAMPLE_ID, refused
 from taskbridge.kit.pagination import PageQuery
 from taskbridge.kit.responses import model_response
 from taskbridge.kit.uow import SessionDep, UnitOfWorkRoute
@@ -29,16 +30,11 @@ Syncer = Annotated[Principal, Authorized(Permission.SYNC_COMMERCES)]
 Manager = Annotated[Principal, Authorized(Permission.MANAGE_COMMERCES)]
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such commerce in this tenant"}
+    404: refused("No such commerce in this tenant", f"Commerce '{SAMPLE_ID}' not found")
 }
 
 
-@router.post(
-    "/sync",
-    response_model=SyncSummary,
-    responses=AUTH_RESPONSES,
-    openapi_extra=documented_body(CommerceSync),
-)
+@router.post("/sync", operation_id="syncCommerces", response_model=SyncSummary)
 async def sync_commerces(
     session: SessionDep, caller: Syncer, body: Annotated[CommerceSync, JsonBody(CommerceSync)]
 ) -> Response:
@@ -46,7 +42,7 @@ async def sync_commerces(
     return model_response(await service.sync(session, caller.tenant_id, body.items))
 
 
-@router.get("", response_model=CommercePage, responses=AUTH_RESPONSES)
+@router.get("", operation_id="listCommerces", response_model=CommercePage)
 async def list_commerces(
     session: SessionDep,
     caller: Manager,
@@ -61,7 +57,7 @@ async def list_commerces(
 
 
 @router.get(
-    "/{commerce_id}", response_model=CommerceRead, responses={**AUTH_RESPONSES, **NOT_FOUND}
+    "/{commerce_id}", operation_id="getCommerce", response_model=CommerceRead, responses=NOT_FOUND
 )
 async def get_commerce(commerce_id: uuid.UUID, session: SessionDep, caller: Manager) -> Response:
     """One commerce."""
@@ -71,9 +67,9 @@ async def get_commerce(commerce_id: uuid.UUID, session: SessionDep, caller: Mana
 
 @router.patch(
     "/{commerce_id}",
+    operation_id="updateCommerce",
     response_model=CommerceRead,
-    responses={**AUTH_RESPONSES, **NOT_FOUND},
-    openapi_extra=documented_body(CommerceUpdate),
+    responses=NOT_FOUND,
 )
 async def update_commerce(
     commerce_id: uuid.UUID,

@@ -21,13 +21,28 @@ async def get(session: AsyncSession, tenant_id: uuid.UUID, commerce_id: uuid.UUI
     return found
 
 
+def _missing(external_id: str) -> NotFound:
+    return NotFound(f"Commerce '{external_id}' not found")
+
+
 async def get_by_external_id(
     session: AsyncSession, tenant_id: uuid.UUID, external_id: str
 ) -> Commerce:
     found = await CommerceRepository(session, tenant_id).get_by_external_id(external_id)
     if found is None:
-        raise NotFound(f"Commerce '{external_id}' not found")
+        raise _missing(external_id)
     return found
+
+
+async def resolve_external_ids(
+    session: AsyncSession, tenant_id: uuid.UUID, external_ids: Sequence[str]
+) -> dict[str, uuid.UUID | NotFound]:
+    """Each external id's commerce id, or the 404 :func:`get_by_external_id` raises for it,
+    in a few statements (the CSV import)."""
+    found = await CommerceRepository(session, tenant_id).ids_by_external_id(external_ids)
+    return {
+        external_id: found.get(external_id) or _missing(external_id) for external_id in external_ids
+    }
 
 
 async def search(

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
 
-from taskbridge.auth.dependencies import AUTH_RESPONSES
 from taskbridge.dispatch import deliveries, service
 from taskbridge.dispatch.dependencies import (
     ConfigManager,
@@ -36,6 +35,7 @@ from taskbridge.dispatch.schemas import (
     TestAttemptRead,
 )
 from taskbridge.kit.body import JsonBody, documented_body
+from taskbridge.kit.openapi import SAMPLE_ID, refused
 from taskbridge.kit.pagination import PageQuery
 from taskbridge.kit.responses import model_response
 from taskbridge.kit.uow import SessionDep, UnitOfWorkRoute, session_factory_of
@@ -43,22 +43,26 @@ from taskbridge.kit.uow import SessionDep, UnitOfWorkRoute, session_factory_of
 router = APIRouter(prefix="/api", tags=["dispatch"], route_class=UnitOfWorkRoute)
 
 CONFIG_404: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such dispatch config in this tenant"}
+    404: refused(
+        "No such dispatch config in this tenant", f"Dispatch config '{SAMPLE_ID}' not found"
+    )
 }
 DELIVERY_404: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such delivery in this tenant"}
+    404: refused("No such delivery in this tenant", f"Delivery '{SAMPLE_ID}' not found")
 }
+CHANNEL_TAKEN = refused(
+    "The channel already has an active dispatch config: `existingConfigId` names it",
+    f"Channel SALESMAN already has an active dispatch config ({SAMPLE_ID}); deactivate it first",
+    existingConfigId=SAMPLE_ID,
+)
 
 
 @router.post(
     "/dispatch-configs",
+    operation_id="createDispatchConfig",
     status_code=201,
     response_model=DispatchConfigWithSecret,
-    responses={
-        **AUTH_RESPONSES,
-        409: {"description": "The channel already has an active dispatch config"},
-    },
-    openapi_extra=documented_body(DispatchConfigCreate),
+    responses={409: CHANNEL_TAKEN},
 )
 async def create_dispatch_config(
     session: SessionDep,
@@ -71,7 +75,9 @@ async def create_dispatch_config(
     return model_response(present_config_with_secret(shown), status_code=201)
 
 
-@router.get("/dispatch-configs", response_model=DispatchConfigPage, responses=AUTH_RESPONSES)
+@router.get(
+    "/dispatch-configs", operation_id="listDispatchConfigs", response_model=DispatchConfigPage
+)
 async def list_dispatch_configs(session: SessionDep, caller: Viewer, paging: PageQuery) -> Response:
     """The tenant's dispatch configs, oldest first (secrets and auth values never shown)."""
     configs, total = await service.list_configs(
@@ -83,8 +89,9 @@ async def list_dispatch_configs(session: SessionDep, caller: Viewer, paging: Pag
 
 @router.get(
     "/dispatch-configs/{config_id}",
+    operation_id="getDispatchConfig",
     response_model=DispatchConfigRead,
-    responses={**AUTH_RESPONSES, **CONFIG_404},
+    responses=CONFIG_404,
 )
 async def get_dispatch_config(
     config_id: uuid.UUID, session: SessionDep, caller: Viewer
@@ -97,13 +104,9 @@ async def get_dispatch_config(
 
 @router.patch(
     "/dispatch-configs/{config_id}",
+    operation_id="updateDispatchConfig",
     response_model=DispatchConfigRead,
-    responses={
-        **AUTH_RESPONSES,
-        **CONFIG_404,
-        409: {"description": "Activating it would give the channel two active configs"},
-    },
-    openapi_extra=documented_body(DispatchConfigUpdate),
+    responses={**CONFIG_404, 409: CHANNEL_TAKEN},
 )
 async def update_dispatch_config(
     config_id: uuid.UUID,
@@ -119,8 +122,9 @@ async def update_dispatch_config(
 
 @router.delete(
     "/dispatch-configs/{config_id}",
+    operation_id="deleteDispatchConfig",
     status_code=204,
-    responses={**AUTH_RESPONSES, **CONFIG_404},
+    responses=CONFIG_404,
 )
 async def delete_dispatch_config(
     config_id: uuid.UUID, session: SessionDep, caller: ConfigManager
@@ -132,8 +136,9 @@ async def delete_dispatch_config(
 
 @router.post(
     "/dispatch-configs/{config_id}/rotate-secret",
+    operation_id="rotateDispatchSigningSecret",
     response_model=DispatchConfigWithSecret,
-    responses={**AUTH_RESPONSES, **CONFIG_404},
+    responses=CONFIG_404,
     openapi_extra={
         "requestBody": {**documented_body(SecretRotation)["requestBody"], "required": False}
     },
@@ -158,8 +163,9 @@ async def rotate_signing_secret(
 
 @router.post(
     "/dispatch-configs/{config_id}/test",
+    operation_id="testDispatchConfig",
     response_model=TestAttemptRead,
-    responses={**AUTH_RESPONSES, **CONFIG_404},
+    responses=CONFIG_404,
 )
 async def test_dispatch_config(
     request: Request, config_id: uuid.UUID, caller: ConfigManager, settings: SettingsDep
@@ -170,7 +176,7 @@ async def test_dispatch_config(
     return model_response(present_test_attempt(result.webhook_id, result.attempt))
 
 
-@router.get("/deliveries", response_model=DeliveryPage, responses=AUTH_RESPONSES)
+@router.get("/deliveries", operation_id="listDeliveries", response_model=DeliveryPage)
 async def list_deliveries(
     session: SessionDep,
     caller: Viewer,
@@ -193,12 +199,16 @@ async def list_deliveries(
 
 @router.post(
     "/deliveries/{delivery_id}/redeliver",
+    operation_id="redeliverDelivery",
     status_code=202,
     response_model=DeliveryRead,
     responses={
-        **AUTH_RESPONSES,
         **DELIVERY_404,
-        409: {"description": "Being sent now, task closed, or config inactive"},
+        409: refused(
+            "Being sent right now, its task is completed or canceled, or its config is "
+            "inactive or deleted",
+            f"Delivery '{SAMPLE_ID}' is being sent right now",
+        ),
     },
 )
 async def redeliver(delivery_id: uuid.UUID, session: SessionDep, caller: Dispatcher) -> Response:
@@ -212,12 +222,15 @@ async def redeliver(delivery_id: uuid.UUID, session: SessionDep, caller: Dispatc
 
 @router.post(
     "/activities/tasks/{activity_id}/dispatch",
+    operation_id="forceDispatchTask",
     status_code=202,
     response_model=DeliveryRead,
     responses={
-        **AUTH_RESPONSES,
-        404: {"description": "No such activity in this tenant"},
-        409: {"description": "Not READY or FAILED, or no active config for its channel"},
+        404: refused("No such activity in this tenant", f"Activity '{SAMPLE_ID}' not found"),
+        409: refused(
+            "Not READY or FAILED, or no active dispatch config for its channel",
+            "No active dispatch config for channel SALESMAN",
+        ),
     },
 )
 async def force_dispatch(

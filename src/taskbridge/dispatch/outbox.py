@@ -8,7 +8,8 @@ issued inside it, and this process's dispatchers get an in-process signal from `
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -58,21 +59,26 @@ async def announce(session: AsyncSession) -> None:
         await session.execute(select(func.pg_notify(NOTIFY_CHANNEL, "")))
 
 
+def _delivery_columns(activity_id: uuid.UUID, config_id: uuid.UUID) -> dict[str, Any]:
+    """A pending delivery, due now: one definition for one task and for many."""
+    return {
+        "id": uuid.uuid4(),
+        "activity_id": activity_id,
+        "config_id": config_id,
+        "event_type": TASK_CREATED,
+        "status": str(DeliveryStatus.PENDING),
+        "attempts": 0,
+        "next_attempt_at": utcnow(),
+    }
+
+
 async def enqueue(session: AsyncSession, activity: Activity, config: DispatchConfig) -> Delivery:
     """A pending delivery of ``activity`` to ``config``, due now.
 
     Not flushed here: the insert rides on the transaction's next flush (at the latest, its commit),
     which saves task creation a round of the unit of work.
     """
-    delivery = Delivery(
-        id=uuid.uuid4(),
-        activity_id=activity.id,
-        config_id=config.id,
-        event_type=TASK_CREATED,
-        status=str(DeliveryStatus.PENDING),
-        attempts=0,
-        next_attempt_at=utcnow(),
-    )
+    delivery = Delivery(**_delivery_columns(activity.id, config.id))
     DeliveryRepository(session, activity.tenant_id).add(delivery)
     await announce(session)
     return delivery
@@ -86,3 +92,24 @@ async def enqueue_if_configured(session: AsyncSession, activity: Activity) -> De
     if config is None:
         return None
     return await enqueue(session, activity, config)
+
+
+async def enqueue_many(
+    session: AsyncSession, tenant_id: uuid.UUID, activities: Sequence[tuple[uuid.UUID, str]]
+) -> int:
+    """:func:`enqueue_if_configured` for many new activities, given as (id, channel): one config
+    lookup per channel and one insert. How many deliveries were queued."""
+    configs = DispatchConfigRepository(session, tenant_id)
+    config_ids: dict[str, uuid.UUID | None] = {}
+    for channel in sorted({channel for _, channel in activities}):
+        config = await configs.active_for_channel(channel)
+        config_ids[channel] = None if config is None else config.id
+    rows = [
+        _delivery_columns(activity_id, config_id)
+        for activity_id, channel in activities
+        if (config_id := config_ids[channel]) is not None
+    ]
+    if rows:
+        await DeliveryRepository(session, tenant_id).insert_many(rows)
+        await announce(session)
+    return len(rows)

@@ -19,6 +19,7 @@ from taskbridge.db import session_scope
 from taskbridge.dispatch import completion
 from taskbridge.dispatch.completion import Claim, Policy
 from taskbridge.dispatch.sender import Attempt
+from taskbridge.kit.outage import database_trouble, outage_of
 
 log = structlog.get_logger(__name__)
 
@@ -48,12 +49,17 @@ class Recorder:
             async with session_scope(self.factory) as session:
                 pairs = [(claim, attempt) for claim, attempt, _ in group]
                 await completion.record_attempts(session, pairs, self.policy)
-        except Exception:
+        except Exception as exc:
             if len(group) > 1:
                 for outcome in group:
                     await self._write([outcome])
                 return
-            log.exception("dispatch_record_failed", delivery_id=str(group[0][0].delivery_id))
+            delivery_id = str(group[0][0].delivery_id)
+            trouble = database_trouble(exc)
+            if trouble is None:
+                log.exception("dispatch_record_failed", delivery_id=delivery_id)
+            else:  # once per outage, not a traceback per delivery in flight
+                outage_of(self.factory).noticed(trouble, exc, delivery_id=delivery_id)
         for _, _, done in group:
             if not done.done():
                 done.set_result(None)

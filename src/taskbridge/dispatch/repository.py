@@ -10,11 +10,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskbridge.dispatch.schemas import DeliveryStatus
+from taskbridge.kit.model import table_of
 from taskbridge.kit.repository import TenantRepository
 from taskbridge.models import Delivery, DeliveryAttempt, DispatchConfig, Tenant
 
@@ -123,6 +125,13 @@ class DeliveryRepository(TenantRepository):
         for row in rows:
             row.tenant_id = self.tenant_id
             self.session.add(row)
+
+    async def insert_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """New deliveries in one executemany (no ORM unit of work)."""
+        if rows:
+            await self.session.execute(
+                insert(table_of(Delivery)), [{**row, "tenant_id": self.tenant_id} for row in rows]
+            )
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,21 +7,39 @@ import uuid
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StrictBool, StringConstraints
+from pydantic import AfterValidator, Field, StrictBool, StrictInt, StringConstraints
 
 from taskbridge.activities.status import Channel
-from taskbridge.kit.case import Omittable, RequestModel, ResponseModel
-from taskbridge.kit.pagination import PageMeta
+from taskbridge.kit.case import (
+    NOT_BLANK,
+    Documented,
+    Omittable,
+    RequestModel,
+    ResponseModel,
+    examples,
+)
+from taskbridge.kit.pagination import PageMeta, page_example
 from taskbridge.kit.time import Timestamp
 
-HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
+HEADER_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$"
+HEADER_NAME = re.compile(HEADER_NAME_PATTERN)
+HEADER_VALUE_PATTERN = r"^[^\r\n\u0000]*$"
+ENDPOINT_URL_PATTERN = (
+    r"^https?://(?:\[[0-9A-Fa-f:.]+\]|[^\s/?#@\[\]:]+)(?::[0-9]{1,5})?(?:[/?#]\S*)?$"
+)
+"""An absolute http(s) URL naming a host, without credentials (``dispatch.ssrf`` checks it, then
+resolves the host: an address that is not public is a 400 too)."""
 RESERVED_HEADERS = frozenset(
     {"content-type", "content-length", "host", "user-agent", "connection", "transfer-encoding"}
 )
 MAX_OVERLAP_SECONDS = 30 * 24 * 3600
 DEFAULT_OVERLAP_SECONDS = 24 * 3600
 
-Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]
+Url = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=2048, pattern=NOT_BLANK),
+    Documented({"format": "uri", "pattern": ENDPOINT_URL_PATTERN}),
+]
 
 
 class Provider(StrEnum):
@@ -46,7 +64,7 @@ class AttemptOutcome(StrEnum):
 
 
 def _check_header_name(name: str) -> str:
-    if not HEADER_NAME.match(name):
+    if not HEADER_NAME.fullmatch(name):  # ``match`` would let ``$`` pass a trailing newline
         raise ValueError("must be an HTTP header name (letters, digits and '-', at most 64)")
     lowered = name.lower()
     if lowered in RESERVED_HEADERS or lowered.startswith("webhook-"):
@@ -61,14 +79,77 @@ def _check_header_value(value: str) -> str:
 
 
 HeaderName = Annotated[
-    str, StringConstraints(min_length=1, max_length=64), AfterValidator(_check_header_name)
+    str,
+    StringConstraints(min_length=1, max_length=64),
+    AfterValidator(_check_header_name),
+    Documented(
+        {
+            "pattern": HEADER_NAME_PATTERN,
+            "description": "An HTTP header name; not one taskbridge sets itself "
+            f"({', '.join(sorted(RESERVED_HEADERS))}, webhook-*).",
+        }
+    ),
 ]
 HeaderValue = Annotated[
-    str, StringConstraints(min_length=1, max_length=4096), AfterValidator(_check_header_value)
+    str,
+    StringConstraints(min_length=1, max_length=4096),
+    AfterValidator(_check_header_value),
+    Documented({"pattern": HEADER_VALUE_PATTERN}),
 ]
+
+CONFIG_EXAMPLE = {
+    "id": "8b9c0d1e-2f3a-4b5c-9d6e-7f8a9b0c1d2e",
+    "channel": "CALLCENTER",
+    "provider": "WEBHOOK",
+    "endpointUrl": "https://callcenter.example.com/taskbridge/tasks",
+    "isActive": True,
+    "deactivatedReason": None,
+    "authHeaderName": "x-partner-token",
+    "hasAuthHeaderValue": True,
+    "previousSecretExpiresAt": None,
+    "createdAt": "2026-04-01T12:00:00.000Z",
+    "updatedAt": "2026-04-01T12:00:00.000Z",
+}
+SECRET_EXAMPLE = "whsec_MfKQ9r2LKVrDwP4lXDGzVHrSgpeCAhbNBFvBmSfqTPU="
+ATTEMPT_EXAMPLE = {
+    "id": "2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d",
+    "attemptedAt": "2026-04-10T14:30:01.250Z",
+    "endpointUrl": "https://callcenter.example.com/taskbridge/tasks",
+    "outcome": "SUCCESS",
+    "statusCode": 200,
+    "responseBody": '{"provider_activity_id": "CC-88123"}',
+    "error": None,
+    "durationMs": 182,
+}
+DELIVERY_EXAMPLE = {
+    "id": "4d5e6f7a-8b9c-4d0e-a1f2-b3c4d5e6f7a8",
+    "activityId": "5f0c2a9e-8d7b-4a51-9a43-0d6a0b9f6c11",
+    "configId": "8b9c0d1e-2f3a-4b5c-9d6e-7f8a9b0c1d2e",
+    "eventType": "task.created",
+    "status": "DELIVERED",
+    "attemptCount": 1,
+    "nextAttemptAt": None,
+    "deliveredAt": "2026-04-10T14:30:01.432Z",
+    "lastError": None,
+    "createdAt": "2026-04-10T14:30:00.000Z",
+    "updatedAt": "2026-04-10T14:30:01.432Z",
+    "attempts": [ATTEMPT_EXAMPLE],
+}
 
 
 class DispatchConfigCreate(RequestModel):
+    """``endpoint_url`` is required for the ``WEBHOOK`` provider."""
+
+    model_config = examples(
+        {
+            "channel": "CALLCENTER",
+            "provider": "WEBHOOK",
+            "endpoint_url": "https://callcenter.example.com/taskbridge/tasks",
+            "auth_header_name": "x-partner-token",
+            "auth_header_value": "s3cr3t-partner-token",
+        }
+    )
+
     channel: Channel
     provider: Provider
     endpoint_url: Url | None = None
@@ -79,6 +160,11 @@ class DispatchConfigCreate(RequestModel):
 class DispatchConfigUpdate(RequestModel):
     """Only the fields present change; ``auth_header_name: null`` removes the auth header."""
 
+    model_config = examples(
+        {"endpoint_url": "https://callcenter.example.com/taskbridge/v2/tasks"},
+        {"is_active": False},
+    )
+
     is_active: Omittable[StrictBool] = None
     endpoint_url: Url | None = None
     auth_header_name: HeaderName | None = None
@@ -86,10 +172,16 @@ class DispatchConfigUpdate(RequestModel):
 
 
 class SecretRotation(RequestModel):
-    overlap_seconds: int = Field(default=DEFAULT_OVERLAP_SECONDS, ge=0, le=MAX_OVERLAP_SECONDS)
+    model_config = examples({"overlap_seconds": 3600})
+
+    overlap_seconds: StrictInt = Field(
+        default=DEFAULT_OVERLAP_SECONDS, ge=0, le=MAX_OVERLAP_SECONDS
+    )
 
 
 class DispatchConfigRead(ResponseModel):
+    model_config = examples(CONFIG_EXAMPLE)
+
     id: uuid.UUID
     channel: str
     provider: str
@@ -106,15 +198,21 @@ class DispatchConfigRead(ResponseModel):
 class DispatchConfigWithSecret(DispatchConfigRead):
     """Returned once, on create and on rotation: the only time the secret is shown."""
 
+    model_config = examples({**CONFIG_EXAMPLE, "signingSecret": SECRET_EXAMPLE})
+
     signing_secret: str
 
 
 class DispatchConfigPage(ResponseModel):
+    model_config = examples(page_example(CONFIG_EXAMPLE))
+
     data: list[DispatchConfigRead]
     meta: PageMeta
 
 
 class AttemptRead(ResponseModel):
+    model_config = examples(ATTEMPT_EXAMPLE)
+
     id: uuid.UUID
     attempted_at: Timestamp
     endpoint_url: str | None
@@ -128,6 +226,20 @@ class AttemptRead(ResponseModel):
 class TestAttemptRead(ResponseModel):
     """The result of a ``ping`` sent to a config's endpoint (not stored)."""
 
+    model_config = examples(
+        {
+            "webhookId": "ping_2a3b4c5d6e7f4a8b9c0d1e2f3a4b5c6d",
+            "attemptedAt": "2026-04-10T14:35:00.120Z",
+            "endpointUrl": "https://callcenter.example.com/taskbridge/tasks",
+            "outcome": "SUCCESS",
+            "success": True,
+            "statusCode": 200,
+            "responseBody": "",
+            "error": None,
+            "durationMs": 95,
+        }
+    )
+
     webhook_id: str
     attempted_at: Timestamp
     endpoint_url: str | None
@@ -140,6 +252,8 @@ class TestAttemptRead(ResponseModel):
 
 
 class DeliveryRead(ResponseModel):
+    model_config = examples(DELIVERY_EXAMPLE)
+
     id: uuid.UUID
     activity_id: uuid.UUID
     config_id: uuid.UUID | None
@@ -155,5 +269,7 @@ class DeliveryRead(ResponseModel):
 
 
 class DeliveryPage(ResponseModel):
+    model_config = examples(page_example(DELIVERY_EXAMPLE))
+
     data: list[DeliveryRead]
     meta: PageMeta

@@ -72,11 +72,15 @@ class PgListener:
                 await connection.close(timeout=1)
 
     async def _listen_forever(self) -> None:
+        failing = False  # logged once per outage, not every RECONNECT_SECONDS
         while True:
             try:
                 await self._listen_once()
+                failing = False
             except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("dispatch_listen_failed", error=str(exc))
+                if not failing:
+                    log.warning("dispatch_listen_failed", error=str(exc))
+                failing = True
             await asyncio.sleep(RECONNECT_SECONDS)
 
     async def start(self) -> None:

@@ -35,6 +35,7 @@ from taskbridge.dispatch.schemas import AttemptOutcome
 from taskbridge.dispatch.sealing import SealBroken
 from taskbridge.dispatch.sender import Attempt, Network, Target, event_body
 from taskbridge.dispatch.wakeups import PgListener, Wakeup
+from taskbridge.kit.outage import database_trouble, outage_of
 from taskbridge.kit.time import utcnow
 
 log = structlog.get_logger(__name__)
@@ -156,9 +157,18 @@ class Dispatcher:
             attempt = await self._send(job)
             await self.recorder.record(job.claim, attempt)
             return attempt
-        except Exception:
-            log.exception("dispatch_record_failed", delivery_id=str(job.claim.delivery_id))
+        except Exception as exc:
+            self._failed(exc, "dispatch_record_failed", delivery_id=str(job.claim.delivery_id))
             return None
+
+    def _failed(self, exc: Exception, event: str, **context: str) -> None:
+        """A database outage is logged once (the next commit ends it), not once per poll;
+        anything else with its traceback. Either way the loop goes on: it resumes by itself."""
+        trouble = database_trouble(exc)
+        if trouble is None:
+            log.error(event, exc_info=exc, **context)
+        else:
+            outage_of(self.factory).noticed(trouble, exc, worker=self.worker_id, **context)
 
     async def run_once(self, limit: int | None = None) -> int:
         """Claim one batch and wait for all of it; the number of deliveries handled."""
@@ -207,8 +217,8 @@ class Dispatcher:
         wakeup.event.clear()
         try:
             jobs = await self.claim(min(free, MAX_BATCH))
-        except Exception:
-            log.exception("dispatch_claim_failed")
+        except Exception as exc:
+            self._failed(exc, "dispatch_claim_failed")
             jobs = []
         for job in jobs:
             self._spawn(job)

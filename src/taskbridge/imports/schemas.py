@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from taskbridge.errors import BadRequest
-from taskbridge.kit.case import ResponseModel
+from taskbridge.kit.case import ResponseModel, examples
 
 
 class ImportKind(StrEnum):
@@ -67,8 +67,17 @@ class InvalidImport(BadRequest):
         )
 
 
+SKIPPED_EXAMPLE = {
+    "line": 3,
+    "idempotencyKey": "crm-visit-2026-04-15-COM-001",
+    "activityId": "5f0c2a9e-8d7b-4a51-9a43-0d6a0b9f6c11",
+}
+
+
 class SkippedRow(ResponseModel):
     """A task row whose ``idempotency_key`` already exists: left as it is."""
+
+    model_config = examples(SKIPPED_EXAMPLE)
 
     line: int
     idempotency_key: str
@@ -76,6 +85,17 @@ class SkippedRow(ResponseModel):
 
 
 class ImportSummary(ResponseModel):
+    model_config = examples(
+        {
+            "kind": "tasks",
+            "created": 41,
+            "updated": 0,
+            "unchanged": 0,
+            "total": 42,
+            "skipped": [SKIPPED_EXAMPLE],
+        }
+    )
+
     kind: ImportKind
     created: int
     updated: int

@@ -18,8 +18,9 @@ from taskbridge.db import session_scope
 from taskbridge.idempotency import service as idempotency
 from taskbridge.integration.configs import configs_answer
 from taskbridge.integration.schemas import KeyIntrospection, TaskQuery
-from taskbridge.kit.body import JsonBody, documented_body
+from taskbridge.kit.body import JsonBody
 from taskbridge.kit.cache import TtlCache
+from taskbridge.kit.openapi import SAMPLE_ID, header, merged, refused, response_headers
 from taskbridge.kit.pagination import page_meta
 from taskbridge.kit.query import QueryModel, documented_query
 from taskbridge.kit.responses import JSON, document_response, model_response
@@ -42,16 +43,94 @@ router = APIRouter(prefix="/api/integration", tags=["integration"], route_class=
 Viewer = Annotated[ApiKeyPrincipal, RequirePermission(Permission.VIEW_ACTIVITIES)]
 Submitter = Annotated[ApiKeyPrincipal, RequirePermission(Permission.SUBMIT_ACTIVITY_RESULT)]
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "API key missing or invalid"},
-    403: {"description": "Insufficient permissions"},
+ETAG = {
+    "description": "The catalogue's version in this language: send it back in `If-None-Match`",
+    "required": True,
+    "schema": {"type": "string"},
+}
+CONFIGS_DOCUMENT = merged(
+    {
+        "parameters": [
+            header(
+                "Accept-Language",
+                "Preferred languages (`en`, `en-US,en;q=0.9,es;q=0.5`): `label` is the first "
+                "one's translation, else the default label",
+            ),
+            header(
+                "If-None-Match",
+                "An `ETag` from an earlier answer (or a list of them, or `*`): a 304 while it "
+                "is current",
+            ),
+        ]
+    },
+    response_headers(200, {"ETag": ETAG}),
+    response_headers(304, {"ETag": ETAG}),
+)
+PRINTABLE = "^[^\\u0000-\\u001f\\u007f-\\u00a0\\u00ad]+$"
+"""What ``str.isprintable`` accepts of the Latin-1 a header value is read as."""
+SUBMISSION_DOCUMENT = merged(
+    {
+        "parameters": [
+            header(
+                "Idempotency-Key",
+                "Repeat it on every retry of one submission: the first 201 is replayed, kept "
+                "24 hours per API key",
+                minLength=1,
+                maxLength=255,
+                pattern=PRINTABLE,
+            )
+        ]
+    },
+    response_headers(
+        201,
+        {
+            "Idempotent-Replayed": {
+                "description": "`true` on the replay of an earlier answer (same "
+                "`Idempotency-Key`, same body); absent otherwise",
+                "required": False,
+                "schema": {"type": "string", "enum": ["true"]},
+            }
+        },
+    ),
+)
+UNKNOWN_CODE = (
+    "task_result.result: unknown result code 'Venta completada'; send the code "
+    '"SALE_COMPLETED", not the label "Venta completada"; valid codes: SALE_COMPLETED, '
+    "NOT_INTERESTED, RESCHEDULE, NO_CONTACT"
+)
+SUBMISSION_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: refused(
+        "The body breaks a rule of the contract: an unknown or archived result code (the "
+        "message names the code of a label sent instead), a missing or past "
+        "`future_scheduled_at`, no id of the activity, a commerce that is not the task's; or "
+        "the `Idempotency-Key` is not 1 to 255 printable characters",
+        UNKNOWN_CODE,
+        details=[{"field": "task_result.result", "message": UNKNOWN_CODE}],
+    ),
+    404: refused(
+        "The activity (by `activity_id` or `provider_activity_id`) or the commerce is not in "
+        "this tenant",
+        f"Activity '{SAMPLE_ID}' not found",
+    ),
+    409: refused(
+        "The activity already has a final result or is CANCELED (send `hard_override: true`), "
+        "or a request with this `Idempotency-Key` is still being processed",
+        f"Activity '{SAMPLE_ID}' already has a final result (EFFECTIVE); send "
+        "hard_override: true to replace it",
+    ),
+    422: refused(
+        "The `Idempotency-Key` was already used with a different body",
+        "Idempotency-Key was already used with a different request body",
+    ),
 }
 
 
 @router.get(
     "/task-result-type-configs",
+    operation_id="listTaskResultTypeConfigs",
     response_model=list[ResultTypeConfig],
-    responses={**ERRORS, 304: {"description": "Not modified (matching If-None-Match)"}},
+    responses={304: {"description": "Not modified: `If-None-Match` holds the current `ETag`"}},
+    openapi_extra=CONFIGS_DOCUMENT,
 )
 async def list_result_type_configs(request: Request, key: Viewer) -> Response:
     """The tenant's active result types in display order: send `code`, show `label`.
@@ -82,8 +161,8 @@ async def tenant_catalogue(request: Request, key: ApiKeyPrincipal) -> Catalogue:
 
 @router.get(
     "/activities/tasks",
+    operation_id="listTasks",
     response_model=TaskPage,
-    responses={**ERRORS, 400: {"description": "A query parameter is invalid"}},
     openapi_extra=documented_query(TaskQuery),
 )
 async def list_tasks(
@@ -115,8 +194,9 @@ async def list_tasks(
 
 @router.get(
     "/activities/tasks/{activity_id}",
+    operation_id="getTask",
     response_model=TaskRead,
-    responses={**ERRORS, 404: {"description": "Not a task of this key's tenant"}},
+    responses={404: refused("Not a task of this key's tenant", f"Task '{SAMPLE_ID}' not found")},
 )
 async def get_task(activity_id: uuid.UUID, session: SessionDep, key: Viewer) -> Response:
     """One task, in the list-item shape."""
@@ -126,15 +206,11 @@ async def get_task(activity_id: uuid.UUID, session: SessionDep, key: Viewer) -> 
 
 @router.post(
     "/activity-results/tasks",
+    operation_id="submitTaskResult",
     status_code=201,
     response_model=ResultRead,
-    responses={
-        **ERRORS,
-        404: {"description": "Activity or commerce not found in this tenant"},
-        409: {"description": "Final result exists (see hard_override), or idempotency conflict"},
-        422: {"description": "Idempotency-Key reused with a different body"},
-    },
-    openapi_extra=documented_body(ResultSubmission),
+    responses=SUBMISSION_ERRORS,
+    openapi_extra=SUBMISSION_DOCUMENT,
 )
 async def submit_task_result(
     request: Request,
@@ -183,7 +259,7 @@ async def _reserve(
     )
 
 
-@router.get("/me", response_model=KeyIntrospection, responses={401: ERRORS[401]})
+@router.get("/me", operation_id="getCurrentApiKey", response_model=KeyIntrospection)
 async def who_am_i(key: AnyApiKey) -> Response:
     """What this key is and what it may do."""
     return model_response(KeyIntrospection.of(key))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from typing import Any, TypeVar
 
@@ -54,6 +55,19 @@ def documented_body(model: type[BaseModel]) -> dict[str, Any]:
     _documented_schemas[model.__name__] = document_schemas(schema)
     ref = {"$ref": f"#/components/schemas/{model.__name__}"}
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
+
+
+def body_model_of(dependency: object) -> type[BaseModel] | None:
+    """The model a :func:`JsonBody` dependency reads (None for any other dependency), so the
+    document can describe the body of a route that did not declare it."""
+    if getattr(dependency, "__code__", None) is not _PARSER_CODE:
+        return None
+    model = inspect.getclosurevars(dependency).nonlocals.get("model")  # type: ignore[arg-type]
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+_PARSER_CODE = JsonBody(BaseModel).dependency.__code__
+"""Every :func:`JsonBody` dependency runs this code, whatever its model."""
 
 
 def add_documented_bodies(openapi: dict[str, Any]) -> dict[str, Any]:

@@ -6,11 +6,9 @@ plain 413, not the contract's error body, so the limit is kept here.
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from taskbridge.errors import PayloadTooLarge, error_body
+from taskbridge.errors import PayloadTooLarge, error_response
 
 TOO_LARGE = "Request body too large"
 
@@ -33,7 +31,7 @@ class BodySizeLimit:
                 except ValueError:
                     declared = 0
                 if declared > self.max_bytes:
-                    await self._refuse(send)
+                    await self._refuse(scope, receive, send)
                     return
         received = 0
 
@@ -49,17 +47,9 @@ class BodySizeLimit:
         await self.app(scope, counting_receive, send)
 
     @staticmethod
-    async def _refuse(send: Send) -> None:
-        body = json.dumps(error_body(413, TOO_LARGE)).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+    async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
+        """The contract's 413, rendered as every other error is; the connection is closed, as
+        the unread body would otherwise be taken for the next request."""
+        response = error_response(413, TOO_LARGE)
+        response.headers["connection"] = "close"
+        await response(scope, receive, send)

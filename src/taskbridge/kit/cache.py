@@ -16,6 +16,8 @@ from typing import Generic, TypeVar
 
 import structlog
 
+from taskbridge.kit.outage import database_trouble
+
 log = structlog.get_logger(__name__)
 
 K = TypeVar("K", bound=Hashable)
@@ -60,8 +62,11 @@ class TtlCache(Generic[K, V]):
             except asyncio.CancelledError:
                 if not pending.cancelled() or _being_cancelled():
                     raise
-            except Exception:  # noqa: S110 - the sharer's failure is reported to the sharer
-                pass
+            except Exception as exc:
+                # The sharer's failure is reported to the sharer; but a database that cannot
+                # answer is not asked again by every waiter at once.
+                if database_trouble(exc) is not None:
+                    raise
         return await self._load(key, load)
 
     def peek(self, key: K) -> V | None:
@@ -93,9 +98,11 @@ class TtlCache(Generic[K, V]):
     ) -> None:
         try:
             await self._load(key, load, future)
-        except Exception:
+        except Exception as exc:
             # The entry expires as it would have; the next reader loads and sees the error.
-            log.warning("cache_refresh_failed", exc_info=True)
+            # A database outage is the readers' to report (once), not a traceback per refresh.
+            if database_trouble(exc) is None:
+                log.warning("cache_refresh_failed", exc_info=True)
 
     def _claim(self, key: K) -> asyncio.Future[V]:
         """Registers the load of ``key`` now, so readers from this instant on share it."""

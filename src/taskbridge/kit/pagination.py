@@ -7,16 +7,16 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Request
 from pydantic import Field
 
 from taskbridge.errors import BadRequest
-from taskbridge.kit.case import ResponseModel
+from taskbridge.kit.case import ResponseModel, examples
 from taskbridge.kit.time import as_utc
 
 DEFAULT_PER_PAGE = 20
@@ -27,13 +27,26 @@ its cursor), and every offset (``MAX_PAGE * MAX_PER_PAGE``) stays within a 32-bi
 type the task list binds it with: a larger page is a 400, not an overflow in the database."""
 PAGE_RULE = f"1..{MAX_PAGE}; a deeper page is a 400 (the task list reads deeper with `cursor`)"
 
+LIMIT_RULE = f"1..{MAX_PER_PAGE}; an alias of `per_page` (send either, or both with one value)"
+LIMIT_CONFLICT = "is an alias of per_page: send one of them, or both with the same value"
+
 PageNumber = Annotated[int, Field(ge=1, le=MAX_PAGE, description=PAGE_RULE)]
 PerPage = Annotated[int, Field(ge=1, le=MAX_PER_PAGE, description=f"1..{MAX_PER_PAGE}")]
+Limit = Annotated[int, Field(ge=1, le=MAX_PER_PAGE, description=LIMIT_RULE)]
 
 ItemT = TypeVar("ItemT")
 
+META_EXAMPLE = {"page": 1, "limit": 20, "total": 1, "totalPages": 1, "nextCursor": None}
+
+
+def page_example(*items: Mapping[str, Any]) -> dict[str, Any]:
+    """A page's example: ``items`` and the matching ``meta``."""
+    return {"data": list(items), "meta": {**META_EXAMPLE, "total": len(items)}}
+
 
 class PageMeta(ResponseModel):
+    model_config = examples(META_EXAMPLE)
+
     page: int | None
     limit: int
     total: int
@@ -115,14 +128,28 @@ class PageRequest:
         return page_meta(self.page, self.per_page, total, None)
 
 
+def page_size(per_page: int, limit: int | None, *, per_page_given: bool) -> int:
+    """``limit`` (the seed system's name for the page size) or ``per_page``; both, differing,
+    are a 400 rather than a silent choice between them."""
+    if limit is None:
+        return per_page
+    if per_page_given and per_page != limit:
+        raise BadRequest(LIMIT_CONFLICT, field="limit")
+    return limit
+
+
 async def page_request(
+    request: Request,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE, description=PAGE_RULE)] = 1,
     per_page: Annotated[
         int, Query(ge=1, le=MAX_PER_PAGE, description=f"1..{MAX_PER_PAGE}")
     ] = DEFAULT_PER_PAGE,
+    limit: Annotated[int | None, Query(ge=1, le=MAX_PER_PAGE, description=LIMIT_RULE)] = None,
 ) -> PageRequest:
-    """``page`` 1..``MAX_PAGE`` and ``per_page`` 1..100: beyond either is a 400, never a clamp."""
-    return PageRequest(page=page, per_page=per_page)
+    """``page`` 1..``MAX_PAGE`` and ``per_page`` (or ``limit``) 1..100: beyond either is a 400,
+    never a clamp."""
+    given = "per_page" in request.query_params
+    return PageRequest(page=page, per_page=page_size(per_page, limit, per_page_given=given))
 
 
 PageQuery = Annotated[PageRequest, Depends(page_request)]

@@ -15,7 +15,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from taskbridge.errors import BadRequest
-from taskbridge.kit.query import nul_in_query
+from taskbridge.kit.query import declared_query_names, query_refusal
 from taskbridge.kit.time import utcnow
 
 REQUEST_SESSION = "request_session"
@@ -91,7 +91,8 @@ class UnitOfWorkRoute(APIRoute):
 
     A failure of the commit itself propagates to the error handler, so the client never sees a
     2xx for data that was not stored. Every route of the API and the panel is one of these, so
-    this is also where a query string holding NUL is refused, whatever parameter holds it.
+    this is also where a query string holding NUL is refused, whatever parameter holds it, and,
+    on the API, a parameter the route does not read (``kit.query.query_refusal``).
     """
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
@@ -99,10 +100,11 @@ class UnitOfWorkRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        known_query = declared_query_names(self)
 
         async def run_in_unit_of_work(request: Request) -> Response:
             request.state.received_at = utcnow()
-            refusal = nul_in_query(request.scope["query_string"])
+            refusal = query_refusal(request, known_query)
             token = None if refusal is None else _query_refusal.set(refusal)
             try:
                 async with session_factory_of(request)() as session:

@@ -7,11 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from taskbridge.auth.dependencies import AUTH_RESPONSES, Authorized
+from taskbridge.auth.dependencies import Authorized
 from taskbridge.auth.permissions import Permission
 from taskbridge.auth.principal import Principal
 from taskbridge.commerces.schemas import SyncSummary
-from taskbridge.kit.body import JsonBody, documented_body
+from taskbridge.kit.body import JsonBody
+from taskbridge.kit.openapi import SAMPLE_ID, refused
 from taskbridge.kit.pagination import PageQuery
 from taskbridge.kit.responses import model_response
 from taskbridge.kit.uow import SessionDep, UnitOfWorkRoute
@@ -30,16 +31,11 @@ Syncer = Annotated[Principal, Authorized(Permission.SYNC_OPERATORS)]
 Manager = Annotated[Principal, Authorized(Permission.MANAGE_OPERATORS)]
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such operator in this tenant"}
+    404: refused("No such operator in this tenant", f"Operator '{SAMPLE_ID}' not found")
 }
 
 
-@router.post(
-    "/sync",
-    response_model=SyncSummary,
-    responses=AUTH_RESPONSES,
-    openapi_extra=documented_body(OperatorSync),
-)
+@router.post("/sync", operation_id="syncOperators", response_model=SyncSummary)
 async def sync_operators(
     session: SessionDep, caller: Syncer, body: Annotated[OperatorSync, JsonBody(OperatorSync)]
 ) -> Response:
@@ -47,7 +43,7 @@ async def sync_operators(
     return model_response(await service.sync(session, caller.tenant_id, body.items))
 
 
-@router.get("", response_model=OperatorPage, responses=AUTH_RESPONSES)
+@router.get("", operation_id="listOperators", response_model=OperatorPage)
 async def list_operators(
     session: SessionDep,
     caller: Manager,
@@ -70,7 +66,7 @@ async def list_operators(
 
 
 @router.get(
-    "/{operator_id}", response_model=OperatorRead, responses={**AUTH_RESPONSES, **NOT_FOUND}
+    "/{operator_id}", operation_id="getOperator", response_model=OperatorRead, responses=NOT_FOUND
 )
 async def get_operator(operator_id: uuid.UUID, session: SessionDep, caller: Manager) -> Response:
     """One operator."""
@@ -80,9 +76,9 @@ async def get_operator(operator_id: uuid.UUID, session: SessionDep, caller: Mana
 
 @router.patch(
     "/{operator_id}",
+    operation_id="updateOperator",
     response_model=OperatorRead,
-    responses={**AUTH_RESPONSES, **NOT_FOUND},
-    openapi_extra=documented_body(OperatorUpdate),
+    responses=NOT_FOUND,
 )
 async def update_operator(
     operator_id: uuid.UUID,

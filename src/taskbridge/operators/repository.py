@@ -32,6 +32,22 @@ class OperatorRepository(TenantRepository):
             found.update({(row[0], row[1]): row[2] for row in await self.session.execute(stmt)})
         return found
 
+    async def types_by_external_id(
+        self, external_ids: Sequence[str]
+    ) -> dict[str, list[tuple[str, uuid.UUID]]]:
+        """Every (type, id) of each external id, types in order (the CSV import's lookups)."""
+        wanted = list(dict.fromkeys(external_ids))
+        found: dict[str, list[tuple[str, uuid.UUID]]] = {}
+        for start in range(0, len(wanted), CHUNK):
+            stmt = self.scoped(
+                select(Operator.external_id, Operator.type, Operator.id), Operator
+            ).where(Operator.external_id.in_(wanted[start : start + CHUNK]))
+            for external_id, type_, operator_id in await self.session.execute(
+                stmt.order_by(Operator.external_id, Operator.type)
+            ):
+                found.setdefault(external_id, []).append((type_, operator_id))
+        return found
+
     async def search(
         self, q: str | None, type_: str | None, offset: int, limit: int
     ) -> tuple[Sequence[Operator], int]:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskbridge.commerces.schemas import SyncSummary
-from taskbridge.errors import BadRequest, NotFound
+from taskbridge.errors import AppError, BadRequest, NotFound
 from taskbridge.kit.time import utcnow
 from taskbridge.models import Operator
 from taskbridge.operators.repository import OperatorRepository
 from taskbridge.operators.schemas import OperatorItem, OperatorUpdate
+
+T = TypeVar("T")
 
 
 async def get(session: AsyncSession, tenant_id: uuid.UUID, operator_id: uuid.UUID) -> Operator:
@@ -22,17 +25,38 @@ async def get(session: AsyncSession, tenant_id: uuid.UUID, operator_id: uuid.UUI
     return found
 
 
+def _the_only(external_id: str, found: Sequence[tuple[str, T]], field: str) -> T:
+    """The one operator of ``found`` (its types and values); 404 when none, 400 when several
+    types share the external id."""
+    if not found:
+        raise NotFound(f"Operator '{external_id}' not found")
+    if len(found) > 1:
+        types = ", ".join(type_ for type_, _ in found)
+        raise BadRequest(f"'{external_id}' matches several operators ({types})", field=field)
+    return found[0][1]
+
+
 async def get_by_external_id(
     session: AsyncSession, tenant_id: uuid.UUID, external_id: str, *, field: str
 ) -> Operator:
     """The operator with this external id; 404 when none, 400 when several types share it."""
     found = await OperatorRepository(session, tenant_id).find_by_external_id(external_id)
-    if not found:
-        raise NotFound(f"Operator '{external_id}' not found")
-    if len(found) > 1:
-        types = ", ".join(o.type for o in found)
-        raise BadRequest(f"'{external_id}' matches several operators ({types})", field=field)
-    return found[0]
+    return _the_only(external_id, [(o.type, o) for o in found], field)
+
+
+async def resolve_external_ids(
+    session: AsyncSession, tenant_id: uuid.UUID, external_ids: Sequence[str], *, field: str
+) -> dict[str, uuid.UUID | AppError]:
+    """Each external id's operator id, or the error :func:`get_by_external_id` raises for it,
+    in a few statements (the CSV import)."""
+    found = await OperatorRepository(session, tenant_id).types_by_external_id(external_ids)
+    resolved: dict[str, uuid.UUID | AppError] = {}
+    for external_id in external_ids:
+        try:
+            resolved[external_id] = _the_only(external_id, found.get(external_id, []), field)
+        except AppError as exc:
+            resolved[external_id] = exc
+    return resolved
 
 
 async def search(

@@ -8,10 +8,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Response
 
-from taskbridge.auth.dependencies import AUTH_RESPONSES, Authorized
+from taskbridge.auth.dependencies import Authorized
 from taskbridge.auth.permissions import Permission
 from taskbridge.auth.principal import Principal
-from taskbridge.kit.body import JsonBody, documented_body
+from taskbridge.kit.body import JsonBody
+from taskbridge.kit.openapi import SAMPLE_ID, refused
 from taskbridge.kit.pagination import MAX_PER_PAGE, PageQuery, PageRequest
 from taskbridge.kit.responses import model_response
 from taskbridge.kit.uow import SessionDep, UnitOfWorkRoute
@@ -33,7 +34,7 @@ Viewer = Annotated[Principal, Authorized(Permission.VIEW_ACTIVITIES)]
 Configurator = Annotated[Principal, Authorized(Permission.MANAGE_ACTIVITY_CONFIG)]
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such result type in this tenant"}
+    404: refused("No such result type in this tenant", f"Result type '{SAMPLE_ID}' not found")
 }
 
 
@@ -50,7 +51,7 @@ def _one(result_type: ResultType, status_code: int = 200) -> Response:
     return model_response(ResultTypeRead.model_validate(result_type), status_code=status_code)
 
 
-@router.get("", response_model=ResultTypePage, responses=AUTH_RESPONSES)
+@router.get("", operation_id="listResultTypes", response_model=ResultTypePage)
 async def list_result_types(session: SessionDep, caller: Viewer, paging: PageQuery) -> Response:
     """Every result type: active ones in display order, then archived ones."""
     return _page(await service.list_all(session, caller.tenant_id), paging)
@@ -58,10 +59,15 @@ async def list_result_types(session: SessionDep, caller: Viewer, paging: PageQue
 
 @router.post(
     "",
+    operation_id="createResultType",
     status_code=201,
     response_model=ResultTypeRead,
-    responses={**AUTH_RESPONSES, 409: {"description": "The code already exists in this tenant"}},
-    openapi_extra=documented_body(ResultTypeCreate),
+    responses={
+        409: refused(
+            "The code already exists in this tenant",
+            "Result type code 'SALE_COMPLETED' already exists in this tenant",
+        )
+    },
 )
 async def create_result_type(
     session: SessionDep,
@@ -74,9 +80,20 @@ async def create_result_type(
 
 @router.post(
     "/reorder",
+    operation_id="reorderResultTypes",
     response_model=ResultTypePage,
-    responses=AUTH_RESPONSES,
-    openapi_extra=documented_body(ResultTypeReorder),
+    responses={
+        400: refused(
+            "`codes` does not name every active code exactly once",
+            "codes: must list every active code once; missing: NO_CONTACT",
+            details=[
+                {
+                    "field": "codes",
+                    "message": "codes: must list every active code once; missing: NO_CONTACT",
+                }
+            ],
+        )
+    },
 )
 async def reorder_result_types(
     session: SessionDep,
@@ -94,9 +111,9 @@ async def reorder_result_types(
 
 @router.patch(
     "/{result_type_id}",
+    operation_id="updateResultType",
     response_model=ResultTypeRead,
-    responses={**AUTH_RESPONSES, **NOT_FOUND},
-    openapi_extra=documented_body(ResultTypeUpdate),
+    responses=NOT_FOUND,
 )
 async def update_result_type(
     result_type_id: uuid.UUID,
@@ -110,12 +127,16 @@ async def update_result_type(
 
 @router.delete(
     "/{result_type_id}",
+    operation_id="deleteResultType",
     status_code=204,
     response_class=Response,
     responses={
-        **AUTH_RESPONSES,
         **NOT_FOUND,
-        409: {"description": "Results use this code: archive it instead"},
+        409: refused(
+            "Results use this code: archive it instead",
+            "Result type 'SALE_COMPLETED' is used by results and cannot be deleted; "
+            "archive it instead",
+        ),
     },
 )
 async def delete_result_type(
@@ -128,8 +149,9 @@ async def delete_result_type(
 
 @router.post(
     "/{result_type_id}/archive",
+    operation_id="archiveResultType",
     response_model=ResultTypeRead,
-    responses={**AUTH_RESPONSES, **NOT_FOUND},
+    responses=NOT_FOUND,
 )
 async def archive_result_type(
     result_type_id: uuid.UUID, session: SessionDep, caller: Configurator
@@ -142,8 +164,9 @@ async def archive_result_type(
 
 @router.post(
     "/{result_type_id}/restore",
+    operation_id="restoreResultType",
     response_model=ResultTypeRead,
-    responses={**AUTH_RESPONSES, **NOT_FOUND},
+    responses=NOT_FOUND,
 )
 async def restore_result_type(
     result_type_id: uuid.UUID, session: SessionDep, caller: Configurator

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -155,13 +156,15 @@ async def reorder(
     """Set the display order: ``codes`` must name every active code exactly once."""
     active = await list_active(session, tenant_id)
     by_code = {rt.code: rt for rt in active}
-    duplicates = sorted({c for c in codes if list(codes).count(c) > 1})
+    # Linear: a body of a million codes must not cost a million scans of itself.
+    duplicates = sorted(code for code, times in Counter(codes).items() if times > 1)
     if duplicates:
         raise BadRequest(f"code '{duplicates[0]}' is listed more than once", field="codes")
     unknown = [c for c in codes if c not in by_code]
     if unknown:
         raise BadRequest(f"'{unknown[0]}' is not an active code of this tenant", field="codes")
-    missing = [c for c in by_code if c not in codes]
+    listed = set(codes)
+    missing = [c for c in by_code if c not in listed]
     if missing:
         raise BadRequest(
             f"must list every active code once; missing: {', '.join(missing)}", field="codes"

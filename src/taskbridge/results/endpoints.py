@@ -6,10 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from taskbridge.auth.dependencies import AUTH_RESPONSES, Authorized
+from taskbridge.auth.dependencies import Authorized
 from taskbridge.auth.permissions import Permission
 from taskbridge.auth.principal import Principal
 from taskbridge.kit.pagination import PageQuery
+from taskbridge.kit.query import QueryFlag
 from taskbridge.kit.responses import model_response
 from taskbridge.kit.time import AwareDatetime
 from taskbridge.kit.uow import SessionDep, UnitOfWorkRoute
@@ -23,7 +24,7 @@ router = APIRouter(prefix="/api/activity-results", tags=["results"], route_class
 Viewer = Annotated[Principal, Authorized(Permission.VIEW_ACTIVITIES)]
 
 
-@router.get("", response_model=ResultPage, responses=AUTH_RESPONSES)
+@router.get("", operation_id="listResults", response_model=ResultPage)
 async def list_results(
     session: SessionDep,
     caller: Viewer,
@@ -32,7 +33,7 @@ async def list_results(
     code: Annotated[Code | None, Query()] = None,
     created_from: Annotated[AwareDatetime | None, Query()] = None,
     created_to: Annotated[AwareDatetime | None, Query()] = None,
-    include_superseded: bool = False,
+    include_superseded: Annotated[QueryFlag, Query()] = False,
 ) -> Response:
     """Results newest first; current ones only unless `include_superseded=true`."""
     found, total = await service.search(

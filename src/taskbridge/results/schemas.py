@@ -7,9 +7,10 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import ConfigDict, StrictBool, StringConstraints
+from pydantic.config import JsonDict
 
-from taskbridge.kit.case import RequestModel, ResponseModel
-from taskbridge.kit.pagination import PageMeta
+from taskbridge.kit.case import RequestModel, ResponseModel, examples
+from taskbridge.kit.pagination import PageMeta, page_example
 from taskbridge.kit.time import AwareDatetime, Timestamp
 
 Text255 = Annotated[str, StringConstraints(max_length=255)]
@@ -29,7 +30,42 @@ class ContactType(StrEnum):
     OUTBOUND = "OUTBOUND"
 
 
+TASK_RESULT_IN_EXAMPLE: JsonDict = {
+    "result": "RESCHEDULE",
+    "comment": "Cliente pide volver el lunes",
+    "contact_type": "OUTBOUND",
+    "operator_external_id": "OP-17",
+    "future_scheduled_at": "2026-04-20T09:00:00.000Z",
+}
+TASK_RESULT_OUT_EXAMPLE = {
+    "result": "RESCHEDULE",
+    "label": "Reprogramar visita",
+    "comment": "Cliente pide volver el lunes",
+    "contactType": "OUTBOUND",
+    "operatorExternalId": "OP-17",
+    "futureScheduledAt": "2026-04-20T09:00:00.000Z",
+    "payload": None,
+}
+RESULT_EXAMPLE = {
+    "id": "0d2f7c1e-3b7a-4d2b-8f0e-6a1c9b2d4e5f",
+    "activityId": "5f0c2a9e-8d7b-4a51-9a43-0d6a0b9f6c11",
+    "providerActivityId": None,
+    "commerceExternalId": "COM-001",
+    "occurredAt": "2026-04-11T10:30:00.000Z",
+    "status": "EFFECTIVE",
+    "externalStatus": None,
+    "source": "ACTIVITY",
+    "taskResult": TASK_RESULT_OUT_EXAMPLE,
+    "rawPayload": None,
+    "followUpActivityId": "9a7e1c2b-4f3d-4e8a-b1c6-2d5f7a9e0b13",
+    "createdAt": "2026-04-11T10:30:01.123Z",
+}
+RESULT_HISTORY_EXAMPLE = {**RESULT_EXAMPLE, "supersededAt": None}
+
+
 class TaskResultIn(RequestModel):
+    model_config = examples(TASK_RESULT_IN_EXAMPLE)
+
     result: str
     comment: Annotated[str, StringConstraints(max_length=2000)] | None = None
     contact_type: ContactType | None = None
@@ -38,26 +74,27 @@ class TaskResultIn(RequestModel):
     payload: dict[str, Any] | None = None
 
 
+def _naming_the_task(field: str) -> JsonDict:
+    """The schema of a submission that names its task by ``field`` (null does not count)."""
+    return {"required": [field], "properties": {field: {"type": "string"}}}
+
+
 class ResultSubmission(RequestModel):
-    """``POST /api/integration/activity-results/tasks``."""
+    """``POST /api/integration/activity-results/tasks``: ``activity_id`` or
+    ``provider_activity_id`` names the task (``activity_id`` wins when both are sent)."""
 
     model_config = ConfigDict(
         json_schema_extra={
+            "anyOf": [_naming_the_task("activity_id"), _naming_the_task("provider_activity_id")],
             "examples": [
                 {
                     "activity_id": "5f0c2a9e-8d7b-4a51-9a43-0d6a0b9f6c11",
                     "commerce_external_id": "COM-001",
                     "occurred_at": "2026-04-11T10:30:00.000Z",
                     "status": "EFFECTIVE",
-                    "task_result": {
-                        "result": "RESCHEDULE",
-                        "comment": "Cliente pide volver el lunes",
-                        "contact_type": "OUTBOUND",
-                        "operator_external_id": "OP-17",
-                        "future_scheduled_at": "2026-04-20T09:00:00.000Z",
-                    },
+                    "task_result": TASK_RESULT_IN_EXAMPLE,
                 }
-            ]
+            ],
         }
     )
 
@@ -75,6 +112,8 @@ class ResultSubmission(RequestModel):
 
 
 class TaskResultOut(ResponseModel):
+    model_config = examples(TASK_RESULT_OUT_EXAMPLE)
+
     result: str
     label: str
     comment: str | None
@@ -87,34 +126,7 @@ class TaskResultOut(ResponseModel):
 class ResultRead(ResponseModel):
     """A stored result, as the submit response and a task's ``result`` show it."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "0d2f7c1e-3b7a-4d2b-8f0e-6a1c9b2d4e5f",
-                    "activityId": "5f0c2a9e-8d7b-4a51-9a43-0d6a0b9f6c11",
-                    "providerActivityId": None,
-                    "commerceExternalId": "COM-001",
-                    "occurredAt": "2026-04-11T10:30:00.000Z",
-                    "status": "EFFECTIVE",
-                    "externalStatus": None,
-                    "source": "ACTIVITY",
-                    "taskResult": {
-                        "result": "RESCHEDULE",
-                        "label": "Reprogramar visita",
-                        "comment": "Cliente pide volver el lunes",
-                        "contactType": "OUTBOUND",
-                        "operatorExternalId": "OP-17",
-                        "futureScheduledAt": "2026-04-20T09:00:00.000Z",
-                        "payload": None,
-                    },
-                    "rawPayload": None,
-                    "followUpActivityId": "9a7e1c2b-4f3d-4e8a-b1c6-2d5f7a9e0b13",
-                    "createdAt": "2026-04-11T10:30:01.123Z",
-                }
-            ]
-        }
-    )
+    model_config = examples(RESULT_EXAMPLE)
 
     id: uuid.UUID
     activity_id: uuid.UUID
@@ -133,9 +145,13 @@ class ResultRead(ResponseModel):
 class ResultHistoryRead(ResultRead):
     """Admin shape: adds when a result was replaced."""
 
+    model_config = examples(RESULT_HISTORY_EXAMPLE)
+
     superseded_at: Timestamp | None
 
 
 class ResultPage(ResponseModel):
+    model_config = examples(page_example(RESULT_HISTORY_EXAMPLE))
+
     data: list[ResultHistoryRead]
     meta: PageMeta

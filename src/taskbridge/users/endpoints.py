@@ -8,11 +8,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
 
-from taskbridge.auth.dependencies import AUTH_RESPONSES, Authorized
+from taskbridge.auth.dependencies import Authorized
 from taskbridge.auth.permissions import Permission
 from taskbridge.auth.principal import Principal
 from taskbridge.errors import error_response
-from taskbridge.kit.body import JsonBody, documented_body
+from taskbridge.kit.body import JsonBody
+from taskbridge.kit.openapi import SAMPLE_ID, merged, refused, response_headers
 from taskbridge.kit.pagination import PageQuery
 from taskbridge.kit.responses import model_response
 from taskbridge.kit.uow import SessionDep, UnitOfWorkRoute
@@ -41,6 +42,7 @@ from taskbridge.users.schemas import (
     RoleChange,
 )
 from taskbridge.users.sessions import SessionGrant
+from taskbridge.users.throttle import TOO_MANY_FAILURES
 from taskbridge.users.tokens import ACCESS_TOKEN_TTL, issue_access_token, password_stamp
 
 REFRESH_COOKIE = "tb_refresh"
@@ -53,7 +55,40 @@ Viewer = Annotated[Principal, Authorized(Permission.VIEW_USERS)]
 Creator = Annotated[Principal, Authorized(Permission.CREATE_USER)]
 Updater = Annotated[Principal, Authorized(Permission.UPDATE_USER)]
 Resetter = Annotated[Principal, Authorized(Permission.RESET_USER_PASSWORD)]
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such user in this tenant"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: refused("No such user in this tenant", f"User '{SAMPLE_ID}' not found")
+}
+BELOW_OWN_ROLE = refused(
+    "The user's role is not below the caller's, or the role asked for is above the caller's",
+    "You can only manage users whose role is below your own",
+)
+WRONG_PASSWORD = "current_password: is not your current password"
+THROTTLED = refused(
+    "Too many failed sign-ins for this account from this address: wait `Retry-After` seconds",
+    TOO_MANY_FAILURES,
+)
+REFRESH_COOKIE_PARAMETER = {
+    "parameters": [
+        {
+            "name": REFRESH_COOKIE,
+            "in": "cookie",
+            "required": False,
+            "description": "The refresh token set by sign-in (HttpOnly, path `/api/auth`)",
+            "schema": {"type": "string"},
+        }
+    ]
+}
+SETS_REFRESH_COOKIE = response_headers(
+    200,
+    {
+        "Set-Cookie": {
+            "description": f"`{REFRESH_COOKIE}`: the refresh token (HttpOnly, SameSite=Strict, "
+            "path `/api/auth`)",
+            "required": True,
+            "schema": {"type": "string"},
+        }
+    },
+)
 
 
 async def _signed_in(request: Request, session: SessionDep, grant: SessionGrant) -> Response:
@@ -81,9 +116,13 @@ async def _signed_in(request: Request, session: SessionDep, grant: SessionGrant)
 
 @auth_router.post(
     "/login",
+    operation_id="login",
     response_model=LoginResponse,
-    responses={401: {"description": "Invalid email or password"}, 429: {"description": "Wait"}},
-    openapi_extra=documented_body(LoginRequest),
+    responses={
+        401: refused("The email and password match no active account", service.INVALID_LOGIN),
+        429: THROTTLED,
+    },
+    openapi_extra=SETS_REFRESH_COOKIE,
 )
 async def login(
     request: Request, session: SessionDep, body: Annotated[LoginRequest, JsonBody(LoginRequest)]
@@ -98,7 +137,16 @@ async def login(
 
 
 @auth_router.post(
-    "/refresh", response_model=LoginResponse, responses={401: {"description": "No live session"}}
+    "/refresh",
+    operation_id="refreshSession",
+    response_model=LoginResponse,
+    responses={
+        401: refused(
+            "No refresh cookie, or its session ended (a reused token ends its whole family)",
+            sessions.INVALID_REFRESH,
+        )
+    },
+    openapi_extra=merged(REFRESH_COOKIE_PARAMETER, SETS_REFRESH_COOKIE),
 )
 async def refresh(request: Request, session: SessionDep) -> Response:
     """A new access token for the refresh cookie, which is replaced by a new one.
@@ -112,7 +160,9 @@ async def refresh(request: Request, session: SessionDep) -> Response:
     return await _signed_in(request, session, grant)
 
 
-@auth_router.post("/logout", status_code=204)
+@auth_router.post(
+    "/logout", operation_id="logout", status_code=204, openapi_extra=REFRESH_COOKIE_PARAMETER
+)
 async def logout(request: Request, session: SessionDep) -> Response:
     """End the refresh cookie's session family: its access tokens stop working at once."""
     await sessions.end_session(session, request.cookies.get(REFRESH_COOKIE), sessions.REFRESH)
@@ -121,7 +171,7 @@ async def logout(request: Request, session: SessionDep) -> Response:
     return response
 
 
-@auth_router.get("/me", response_model=MeRead, responses={401: {"description": "Not signed in"}})
+@auth_router.get("/me", operation_id="getCurrentUser", response_model=MeRead)
 async def me(session: SessionDep, user: SignedIn) -> Response:
     """The signed-in person and the tenants they may act in (bearer token; no tenant needed)."""
     return model_response(present_me(user, await service.tenants_of(session, user)))
@@ -129,13 +179,17 @@ async def me(session: SessionDep, user: SignedIn) -> Response:
 
 @auth_router.post(
     "/change-password",
+    operation_id="changePassword",
     response_model=LoginResponse,
     responses={
-        400: {"description": "`current_password` is wrong, or `new_password` breaks the rule"},
-        401: {"description": "Not signed in"},
-        429: {"description": "Too many failed sign-ins: wait (`Retry-After`)"},
+        400: refused(
+            "`current_password` is wrong, or `new_password` breaks the password rule",
+            WRONG_PASSWORD,
+            details=[{"field": "current_password", "message": WRONG_PASSWORD}],
+        ),
+        429: THROTTLED,
     },
-    openapi_extra=documented_body(PasswordChange),
+    openapi_extra=SETS_REFRESH_COOKIE,
 )
 async def change_password(
     request: Request,
@@ -164,7 +218,7 @@ async def change_password(
     return await _signed_in(request, session, grant)
 
 
-@users_router.get("", response_model=MemberPage, responses=AUTH_RESPONSES)
+@users_router.get("", operation_id="listUsers", response_model=MemberPage)
 async def list_users(session: SessionDep, caller: Viewer, paging: PageQuery) -> Response:
     """The tenant's people, by email."""
     members = await service.list_members(session, caller.tenant_id)
@@ -177,7 +231,7 @@ async def list_users(session: SessionDep, caller: Viewer, paging: PageQuery) -> 
 
 
 @users_router.get(
-    "/{user_id}", response_model=MemberRead, responses={**AUTH_RESPONSES, **NOT_FOUND}
+    "/{user_id}", operation_id="getUser", response_model=MemberRead, responses=NOT_FOUND
 )
 async def get_user(user_id: uuid.UUID, session: SessionDep, caller: Viewer) -> Response:
     return model_response(
@@ -187,14 +241,20 @@ async def get_user(user_id: uuid.UUID, session: SessionDep, caller: Viewer) -> R
 
 @users_router.post(
     "",
+    operation_id="createUser",
     status_code=201,
     response_model=MemberRead,
     responses={
-        **AUTH_RESPONSES,
         202: {"model": InvitationIssued, "description": "The email has an account: invited"},
-        409: {"description": "Already a user of this tenant"},
+        403: refused(
+            "The role asked for is above the caller's",
+            "You cannot grant the role ADMIN: it is above your own",
+        ),
+        409: refused(
+            "Already a user of this tenant",
+            "'ana@example.com' is already a user of this tenant",
+        ),
     },
-    openapi_extra=documented_body(MemberCreate),
 )
 async def create_user(
     request: Request,
@@ -229,9 +289,9 @@ async def create_user(
 
 @users_router.put(
     "/{user_id}/role",
+    operation_id="changeUserRole",
     response_model=MemberRead,
-    responses={**AUTH_RESPONSES, **NOT_FOUND},
-    openapi_extra=documented_body(RoleChange),
+    responses={**NOT_FOUND, 403: BELOW_OWN_ROLE},
 )
 async def change_role(
     user_id: uuid.UUID,
@@ -248,9 +308,16 @@ async def change_role(
 
 @users_router.post(
     "/{user_id}/reset-password",
+    operation_id="resetUserPassword",
     response_model=MemberRead,
-    responses={**AUTH_RESPONSES, **NOT_FOUND},
-    openapi_extra=documented_body(PasswordReset),
+    responses={
+        **NOT_FOUND,
+        403: refused(
+            "The user's role is not below the caller's, or the account also belongs to "
+            "another tenant (only its owner can change it)",
+            "You can only manage users whose role is below your own",
+        ),
+    },
 )
 async def reset_password(
     user_id: uuid.UUID,

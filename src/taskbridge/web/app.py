@@ -14,7 +14,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import RedirectResponse, Response
 
 from taskbridge.config import Settings
-from taskbridge.errors import AppError, validation_failure
+from taskbridge.errors import AppError, note_database_trouble, retry_after, validation_failure
+from taskbridge.kit.outage import DRIVER_ERRORS, Trouble
 from taskbridge.web.context import SignInRequired
 from taskbridge.web.pages.invitations import router as invitations_router
 from taskbridge.web.pages.sign_in import router as sign_in_router
@@ -62,7 +63,25 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return render(request, "error.html", exc.status_code, message=message)
 
 
+def _unavailable_page(request: Request, trouble: Trouble) -> Response:
+    response = render(request, "unavailable.html", 503)
+    response.headers.update(retry_after(trouble))
+    return response
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    """The database cannot answer now: a page saying to try again (logged once per outage);
+    any other driver error goes on to the catch-all, as before."""
+    trouble = note_database_trouble(request, exc)
+    if trouble is None:
+        raise exc
+    return _unavailable_page(request, trouble)
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    trouble = note_database_trouble(request, exc)  # one wrapped in an error of another type
+    if trouble is not None:
+        return _unavailable_page(request, trouble)
     request_id = uuid.uuid4().hex
     log.error("unexpected_panel_error", request_id=request_id, path=request.url.path, exc_info=exc)
     return render(request, "error.html", 500, message=f"Internal error (request id {request_id})")
@@ -73,4 +92,6 @@ def _install_error_pages(panel: FastAPI) -> None:
     panel.add_exception_handler(AppError, _app_error)
     panel.add_exception_handler(RequestValidationError, _validation_error)
     panel.add_exception_handler(StarletteHTTPException, _http_error)
+    for driver_error in DRIVER_ERRORS:
+        panel.add_exception_handler(driver_error, _database_error)
     panel.add_exception_handler(Exception, _unexpected_error)

@@ -142,6 +142,12 @@ SPANISH: dict[str, str] = {
     "Forbidden": "Prohibido",
     "Something went wrong": "Algo salió mal",
     "Go to the dashboard": "Ir al resumen",
+    "Temporarily unavailable": "No disponible por un momento",
+    "The service cannot use its database right now. Try again in a few seconds.": (
+        "El servicio no puede usar su base de datos en este momento. Inténtalo de nuevo en "
+        "unos segundos."
+    ),
+    "Try again": "Reintentar",
     "Open": "Abrir",
     "Details": "Detalle",
     "Source": "Origen",

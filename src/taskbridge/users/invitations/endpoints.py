@@ -7,14 +7,15 @@ Included before ``/api/users/{user_id}``, which would otherwise take ``invitatio
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Request, Response
 
-from taskbridge.auth.dependencies import AUTH_RESPONSES, Authorized
+from taskbridge.auth.dependencies import Authorized
 from taskbridge.auth.permissions import Permission
 from taskbridge.auth.principal import Principal
-from taskbridge.kit.body import JsonBody, documented_body
+from taskbridge.kit.body import JsonBody
+from taskbridge.kit.openapi import SAMPLE_ID, refused
 from taskbridge.kit.pagination import PageQuery
 from taskbridge.kit.responses import model_response
 from taskbridge.kit.uow import SessionDep, UnitOfWorkRoute
@@ -40,10 +41,9 @@ invitee_router = APIRouter(
 
 Viewer = Annotated[Principal, Authorized(Permission.VIEW_USERS)]
 Creator = Annotated[Principal, Authorized(Permission.CREATE_USER)]
-NOT_SIGNED_IN: dict[int | str, dict[str, Any]] = {401: {"description": "Not signed in"}}
 
 
-@tenant_router.get("", response_model=InvitationPage, responses=AUTH_RESPONSES)
+@tenant_router.get("", operation_id="listInvitations", response_model=InvitationPage)
 async def list_invitations(session: SessionDep, caller: Viewer, paging: PageQuery) -> Response:
     """The tenant's pending invitations, by email (their tokens are never shown again)."""
     pending = await service.list_pending(session, caller.tenant_id)
@@ -57,11 +57,11 @@ async def list_invitations(session: SessionDep, caller: Viewer, paging: PageQuer
 
 @tenant_router.post(
     "/{invitation_id}/revoke",
+    operation_id="revokeInvitation",
     response_model=InvitationRead,
     responses={
-        **AUTH_RESPONSES,
-        404: {"description": "No such invitation in this tenant"},
-        409: {"description": "Already accepted"},
+        404: refused("No such invitation in this tenant", f"Invitation '{SAMPLE_ID}' not found"),
+        409: refused("Already accepted", f"Invitation '{SAMPLE_ID}' was already accepted"),
     },
 )
 async def revoke_invitation(
@@ -72,7 +72,7 @@ async def revoke_invitation(
     return model_response(present_invitation(invitation))
 
 
-@invitee_router.get("", response_model=OfferList, responses=NOT_SIGNED_IN)
+@invitee_router.get("", operation_id="listMyInvitations", response_model=OfferList)
 async def my_invitations(session: SessionDep, user: SignedIn) -> Response:
     """The signed-in person's pending invitations (bearer token; no tenant needed)."""
     offers = await service.pending_for(session, user)
@@ -81,13 +81,19 @@ async def my_invitations(session: SessionDep, user: SignedIn) -> Response:
 
 @invitee_router.post(
     "/accept",
+    operation_id="acceptInvitation",
     response_model=MeRead,
     responses={
-        **NOT_SIGNED_IN,
-        400: {"description": "`token` is invalid, expired or already used"},
-        403: {"description": "The invitation is for another account"},
+        400: refused(
+            "`token` is invalid, expired or already used",
+            f"token: {service.INVALID_TOKEN}",
+            details=[{"field": "token", "message": f"token: {service.INVALID_TOKEN}"}],
+        ),
+        403: refused("The invitation is for another account", service.FOR_ANOTHER_ACCOUNT),
+        409: refused(
+            "The person already belongs to the tenant", "You already belong to this tenant"
+        ),
     },
-    openapi_extra=documented_body(InvitationAccept),
 )
 async def accept_invitation(
     request: Request,
