@@ -15,6 +15,7 @@ import asyncio
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -49,6 +50,9 @@ credentials (sign-in, refresh, sign-out) get their coverage in the other callers
 _printing = threading.Lock()
 _migrating = threading.Lock()
 """Alembic keeps the running migration in module globals: one upgrade at a time."""
+_children: set[subprocess.Popen[bytes]] = set()
+"""Servers and schemathesis runs alive now: ended with the run if it is stopped (SIGTERM)."""
+_stopping = threading.Event()
 
 
 @dataclass(frozen=True)
@@ -95,11 +99,13 @@ def _serving(settings: Settings, folder: Path) -> Iterator[Server]:
     # Dispatch endpoints on loopback: the seeded webhook, and fuzzed URLs, never leave the machine.
     env = server_env(settings, TASKBRIDGE_DISPATCH_ALLOW_PRIVATE_NETWORKS="true")
     server = start_server(env, folder)
+    _children.add(server.process)
     try:
         wait_for([server])
         yield server
     finally:
         stop([server.process])
+        _children.discard(server.process)
 
 
 def _callers(base_url: str, made: world.Bootstrap) -> list[Caller]:
@@ -173,18 +179,21 @@ def _fuzz(server: Server, caller: Caller, folder: Path, args: argparse.Namespace
     started = time.monotonic()
     late = False
     with (run_dir / "schemathesis.log").open("w") as log:
+        process = subprocess.Popen(  # noqa: S603 - our own command line
+            _command(server, caller, run_dir, args),
+            env=env,
+            cwd=run_dir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        _children.add(process)
         try:
-            subprocess.run(  # noqa: S603 - our own command line
-                _command(server, caller, run_dir, args),
-                env=env,
-                cwd=run_dir,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                timeout=RUN_DEADLINE_SECONDS,
-                check=False,
-            )
+            process.wait(timeout=RUN_DEADLINE_SECONDS)
         except subprocess.TimeoutExpired:
             late = True
+            stop([process])
+        finally:
+            _children.discard(process)
     outcome = report.read(run_dir / "events.ndjson", time.monotonic() - started)
     if late:
         outcome.errors.append(f"stopped after {RUN_DEADLINE_SECONDS} s (the hang guard)")
@@ -205,6 +214,8 @@ def fuzz_database(
     outcomes: list[tuple[str, report.Outcome]] = []
     with _serving(settings, folder) as server:
         for caller in _callers(server.url, made):
+            if _stopping.is_set():
+                break
             if caller.name not in args.callers.split(","):
                 continue
             outcome = _fuzz(server, caller, folder, args)
@@ -230,7 +241,16 @@ def _arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def _stop(signum: int, frame: object) -> None:
+    """SIGTERM (a CI timeout, a Ctrl-C elsewhere): end every child, leave no server behind."""
+    _stopping.set()
+    for process in list(_children):
+        process.terminate()
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _stop)
     args = _arguments()
     folder = args.out or Path(tempfile.mkdtemp(prefix="taskbridge-fuzz-"))
     started, cpu = time.monotonic(), os.times()
