@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import httpx
+import jsonschema_rs
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
@@ -191,6 +192,8 @@ async def test_a_query_flag_is_true_or_false(client: httpx.AsyncClient, admin: A
     [
         ({"email": "not-an-email", "role": "VIEWER"}, "email", "must be an email address"),
         ({"email": "a@b", "role": "VIEWER"}, "email", "must be an email address"),
+        ({"email": "0@.", "role": "VIEWER"}, "email", "must be an email address"),
+        ({"email": "a@b..c", "role": "VIEWER"}, "email", "must be an email address"),
         (
             {"email": "new@example.com", "password": "short", "role": "VIEWER"},
             "password",
@@ -214,3 +217,72 @@ async def test_a_header_name_outside_the_pattern_is_refused(
     response = await client.post("/api/dispatch-configs", json=body, headers=admin.headers)
     assert response.status_code == 400
     assert response.json()["details"][0]["field"] == "auth_header_name"
+
+
+# --- a dispatch config's paired fields: the schema says what the server does ------------------
+
+
+def _verdict(document: dict[str, Any], schema: str, body: dict[str, Any]) -> bool:
+    ref = {"$ref": f"#/components/schemas/{schema}", "components": document["components"]}
+    return bool(jsonschema_rs.validator_for(ref).is_valid(body))
+
+
+PUBLIC_URL = "https://93.184.216.34/taskbridge/tasks"
+"""A public address written as an IP, so the endpoint check needs no name lookup."""
+
+
+@pytest.mark.parametrize(
+    ("body", "accepted"),
+    [
+        ({"provider": "WEBHOOK"}, False),
+        ({"provider": "WEBHOOK", "endpoint_url": None}, False),
+        ({"provider": "WEBHOOK", "endpoint_url": PUBLIC_URL}, True),
+        ({"provider": "MOCK"}, True),
+        ({"provider": "MOCK", "auth_header_name": "x-token"}, False),
+        ({"provider": "MOCK", "auth_header_name": "x-token", "auth_header_value": None}, False),
+        ({"provider": "MOCK", "auth_header_name": None, "auth_header_value": "v"}, False),
+        ({"provider": "MOCK", "auth_header_name": None, "auth_header_value": None}, True),
+        ({"provider": "MOCK", "auth_header_name": "x-token", "auth_header_value": "v"}, True),
+    ],
+)
+async def test_a_new_configs_paired_fields_are_declared_as_refused(
+    client: httpx.AsyncClient, admin: Admin, body: dict[str, Any], accepted: bool
+) -> None:
+    document = (await client.get("/openapi.json")).json()
+    body = {"channel": "CALLCENTER", **body}
+    assert _verdict(document, "DispatchConfigCreate", body) is accepted
+    response = await client.post("/api/dispatch-configs", json=body, headers=admin.headers)
+    assert response.status_code == (201 if accepted else 400), response.text
+
+
+@pytest.mark.parametrize(
+    ("body", "accepted"),
+    [
+        ({"auth_header_name": None}, True),
+        ({"auth_header_name": None, "auth_header_value": None}, True),
+        ({"auth_header_name": None, "auth_header_value": "v"}, False),
+        ({"auth_header_name": "x-other", "auth_header_value": "w"}, True),
+    ],
+)
+async def test_removing_the_auth_header_is_declared_as_taking_no_value(
+    client: httpx.AsyncClient, admin: Admin, body: dict[str, Any], accepted: bool
+) -> None:
+    document = (await client.get("/openapi.json")).json()
+    assert _verdict(document, "DispatchConfigUpdate", body) is accepted
+    created = await client.post(
+        "/api/dispatch-configs",
+        json={
+            "channel": "CALLCENTER",
+            "provider": "MOCK",
+            "auth_header_name": "x-token",
+            "auth_header_value": "v",
+        },
+        headers=admin.headers,
+    )
+    assert created.status_code == 201, created.text
+    config = f"/api/dispatch-configs/{created.json()['id']}"
+    response = await client.patch(config, json=body, headers=admin.headers)
+    assert response.status_code == (200 if accepted else 400), response.text
+    shown = (await client.get(config, headers=admin.headers)).json()
+    expected = "x-token" if not accepted else body["auth_header_name"]
+    assert shown["authHeaderName"] == expected

@@ -7,7 +7,8 @@ import uuid
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StrictBool, StrictInt, StringConstraints
+from pydantic import AfterValidator, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
+from pydantic.config import JsonDict
 
 from taskbridge.activities.status import Channel
 from taskbridge.kit.case import (
@@ -137,16 +138,39 @@ DELIVERY_EXAMPLE = {
 }
 
 
-class DispatchConfigCreate(RequestModel):
-    """``endpoint_url`` is required for the ``WEBHOOK`` provider."""
+def _string(field: str) -> JsonDict:
+    """A schema that holds when ``field`` is sent and is not null."""
+    return {"required": [field], "properties": {field: {"type": "string"}}}
 
-    model_config = examples(
-        {
-            "channel": "CALLCENTER",
-            "provider": "WEBHOOK",
-            "endpoint_url": "https://callcenter.example.com/taskbridge/tasks",
-            "auth_header_name": "x-partner-token",
-            "auth_header_value": "s3cr3t-partner-token",
+
+def _when(condition: JsonDict, then: JsonDict) -> JsonDict:
+    return {"if": condition, "then": then}
+
+
+class DispatchConfigCreate(RequestModel):
+    """``endpoint_url`` is required for the ``WEBHOOK`` provider; ``auth_header_name`` and
+    ``auth_header_value`` come together or not at all (``null`` counts as not sent)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            # The cross-field rules, as the server applies them (dispatch.service.create_config).
+            "allOf": [
+                _when(
+                    {"required": ["provider"], "properties": {"provider": {"const": "WEBHOOK"}}},
+                    _string("endpoint_url"),
+                ),
+                _when(_string("auth_header_name"), _string("auth_header_value")),
+                _when(_string("auth_header_value"), _string("auth_header_name")),
+            ],
+            "examples": [
+                {
+                    "channel": "CALLCENTER",
+                    "provider": "WEBHOOK",
+                    "endpoint_url": "https://callcenter.example.com/taskbridge/tasks",
+                    "auth_header_name": "x-partner-token",
+                    "auth_header_value": "s3cr3t-partner-token",
+                }
+            ],
         }
     )
 
@@ -158,11 +182,27 @@ class DispatchConfigCreate(RequestModel):
 
 
 class DispatchConfigUpdate(RequestModel):
-    """Only the fields present change; ``auth_header_name: null`` removes the auth header."""
+    """Only the fields present change; ``auth_header_name: null`` removes the auth header (and
+    then ``auth_header_value`` cannot be set). The other pairings are judged with the stored
+    config: a header name needs a value, sent now or stored; a ``WEBHOOK`` config keeps its
+    ``endpoint_url``."""
 
-    model_config = examples(
-        {"endpoint_url": "https://callcenter.example.com/taskbridge/v2/tasks"},
-        {"is_active": False},
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                _when(
+                    {
+                        "required": ["auth_header_name"],
+                        "properties": {"auth_header_name": {"type": "null"}},
+                    },
+                    {"properties": {"auth_header_value": {"type": "null"}}},
+                )
+            ],
+            "examples": [
+                {"endpoint_url": "https://callcenter.example.com/taskbridge/v2/tasks"},
+                {"is_active": False},
+            ],
+        }
     )
 
     is_active: Omittable[StrictBool] = None

@@ -74,18 +74,16 @@ class TaskResultIn(RequestModel):
     payload: dict[str, Any] | None = None
 
 
-def _naming_the_task(field: str) -> JsonDict:
-    """The schema of a submission that names its task by ``field`` (null does not count)."""
-    return {"required": [field], "properties": {field: {"type": "string"}}}
-
-
 class ResultSubmission(RequestModel):
-    """``POST /api/integration/activity-results/tasks``: ``activity_id`` or
-    ``provider_activity_id`` names the task (``activity_id`` wins when both are sent)."""
+    """``POST /api/integration/activity-results/tasks``. One of ``activity_id`` or
+    ``provider_activity_id`` names the task; without either the answer is 400 naming
+    ``activity_id``, and ``activity_id`` wins when both are sent."""
 
+    # The either-or rule is in the description only: as a schema ``anyOf`` of two ``required``
+    # branches, client generators (openapi-python-client) make the body a union of the branches
+    # and drop every other field.
     model_config = ConfigDict(
         json_schema_extra={
-            "anyOf": [_naming_the_task("activity_id"), _naming_the_task("provider_activity_id")],
             "examples": [
                 {
                     "activity_id": "5f0c2a9e-8d7b-4a51-9a43-0d6a0b9f6c11",

@@ -19,6 +19,7 @@ from taskbridge.errors import (
 )
 from taskbridge.models import Membership, Tenant, User
 from taskbridge.users import repository, sessions, throttle
+from taskbridge.users.emails import is_email, normalize_email
 from taskbridge.users.passwords import check_password_rule, hash_password, verify_password
 from taskbridge.users.repository import MemberRepository
 from taskbridge.users.roles import ROLE_RANK, permissions_of, role_ceiling
@@ -38,15 +39,10 @@ class TenantRole:
     role: Role
 
 
-def normalize_email(email: str) -> str:
-    return email.strip().lower()
-
-
 def check_email(email: str) -> str:
     """The normalized address, or 400 naming ``email``."""
     email = normalize_email(email)
-    local, _, domain = email.partition("@")
-    if not local or "." not in domain or any(c.isspace() for c in email) or len(email) > 320:
+    if not is_email(email):
         raise BadRequest("must be an email address", field="email")
     return email
 
