@@ -58,6 +58,16 @@ bench: install ## Benchmarks against the machine's limits (not tests; ~10 min; n
 bench-dispatch: install ## Push dispatch: 5,000 tasks, commit→receiver p50/p99, deliveries/s (~2 min; PostgreSQL)
 	$(UV) run --frozen python -m bench.dispatch $(BENCH_ARGS)
 
+DEPLOY_PG_URL ?= postgresql://postgres@127.0.0.1:5432/taskbridge_deploy
+DEPLOY_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+# tests/deploy also runs in `make test`'s PostgreSQL pass (so CI runs it); this runs it alone.
+.PHONY: deploy-check
+deploy-check: install ## deploy/ for real: nginx + TLS, two servers, a dispatcher, PostgreSQL, Redis (1-3 min)
+	@$(UV) run --frozen python -m tests.create_database "$(DEPLOY_PG_URL)"
+	TASKBRIDGE_TEST_DATABASE_URL="$(DEPLOY_PG_URL)" TASKBRIDGE_TEST_REDIS_URL="$(DEPLOY_REDIS_URL)" \
+		$(UV) run --frozen pytest tests/deploy $(PYTEST_ARGS)
+
 .PHONY: lint
 lint: install ## ruff (lint + format check) and mypy --strict
 	$(UV) run --frozen ruff check src tests bench fuzz

@@ -23,6 +23,13 @@ RESULTS = Path(__file__).parent / "results"
 CONFIGS = "/api/integration/task-result-type-configs"
 TASKS = "/api/integration/activities/tasks"
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/taskbridge_bench"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
+NO_LIMITS = {"TASKBRIDGE_RATE_LIMIT_PER_KEY": "", "TASKBRIDGE_RATE_LIMIT_PER_TENANT": ""}
+"""Every row but the rate-limited ones measures the route alone, as before rate limits existed."""
+NEVER_REACHED = "100000000/minute"
+"""Rate limits counted on every request but never refusing one: the rows measure their cost."""
+CONFIGS_LIMITED = "PG GET configs, rate limits on (Redis)"
+CONFIGS_LIMITED_IN_MEMORY = "PG GET configs, rate limits on (memory, one process)"
 
 
 def _wanted(args: argparse.Namespace, name: str) -> bool:
@@ -57,6 +64,8 @@ def _postgres_rows(args: argparse.Namespace, limit: Measurement) -> tuple[list[M
     key = bench.key
     scenarios: list[tuple[str, str, list[str]]] = [
         ("PG GET configs", "get.lua", [key, CONFIGS]),
+        (CONFIGS_LIMITED, "get.lua", [key, CONFIGS]),
+        (CONFIGS_LIMITED_IN_MEMORY, "get.lua", [key, CONFIGS]),
         ("PG GET tasks first page (20)", "get.lua", [key, f"{TASKS}?per_page=20"]),
         ("PG GET tasks first page (100)", "get.lua", [key, f"{TASKS}?per_page=100"]),
         ("PG GET tasks deep page (cursor, 20)", "get.lua", [key, f"{TASKS}?cursor={deep}"]),
@@ -71,17 +80,26 @@ def _postgres_rows(args: argparse.Namespace, limit: Measurement) -> tuple[list[M
         ),
         ("PG POST result", "submit.lua", [key, ids.name]),
     ]
-    env = {"TASKBRIDGE_DATABASE_URL": args.postgres}
+    env = {"TASKBRIDGE_DATABASE_URL": args.postgres, **NO_LIMITS}
+    limited = {"TASKBRIDGE_RATE_LIMIT_PER_KEY": NEVER_REACHED}
+    limited |= {"TASKBRIDGE_RATE_LIMIT_PER_TENANT": NEVER_REACHED}
+    env_of = {
+        CONFIGS_LIMITED: {**env, **limited, "TASKBRIDGE_REDIS_URL": args.redis},
+        CONFIGS_LIMITED_IN_MEMORY: {**env, **limited},
+    }
     rows: list[Measurement] = []
     rss = 0.0
     for name, script, script_args in scenarios:
         if not _wanted(args, name):
             continue
-        measured, peak = _measure(name, script, script_args, env, warmup=0 if "POST" in name else 2)
+        measured, peak = _measure(
+            name, script, script_args, env_of.get(name, env), warmup=0 if "POST" in name else 2
+        )
         rows.append(measured)
         rss = max(rss, peak)
-    if rows and rows[0].name == "PG GET configs":
-        _ratio(rows[0], limit)
+    for row in rows:
+        if row.name.startswith("PG GET configs"):
+            _ratio(row, limit)
     if not rows or rows[-1].name != "PG POST result":
         return rows, rss
     url = args.postgres.replace("postgresql+asyncpg://", "postgresql://")
@@ -104,7 +122,7 @@ def _sqlite_row(args: argparse.Namespace, db_limit: Measurement | None) -> Measu
     ready = asyncio.run(dataset.ready_tasks(settings, bench.tenant_id, args.writes))
     with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as ids:
         ids.write("\n".join(ready))
-    env = {"TASKBRIDGE_DATA_DIR": str(folder), "TASKBRIDGE_DATABASE_URL": ""}
+    env = {"TASKBRIDGE_DATA_DIR": str(folder), "TASKBRIDGE_DATABASE_URL": "", **NO_LIMITS}
     with running_server("taskbridge.app:create_app", factory=True, env=env) as (port, _server):
         return _ratio(
             run_wrk("SQLite POST result", port, "submit.lua", [bench.key, ids.name], warmup=0),
@@ -130,6 +148,9 @@ def render(rows: list[Measurement], rss: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--postgres", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG))
+    parser.add_argument(
+        "--redis", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS), help="rate limits"
+    )
     parser.add_argument("--tasks", type=int, default=int(os.environ.get("BENCH_TASKS", 1_000_000)))
     parser.add_argument("--writes", type=int, default=60_000, help="distinct tasks per write run")
     parser.add_argument("--skip-sqlite", action="store_true")

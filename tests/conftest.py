@@ -60,9 +60,10 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path
 
 @pytest.fixture
 def settings(migrated_template: Path | str, tmp_path: Path) -> Settings:
-    """Settings on a clean database. Per-process caches are off (``cache_ttl_seconds=0``) so tests
-    that change rows directly see the effect at once; the multi-instance tests run with the
-    production TTL and prove changes reach every process within a second."""
+    """Settings on a clean database. Per-process caches are off (``cache_ttl_seconds=0``,
+    ``metrics_cache_seconds=0``) so tests that change rows directly see the effect at once; the
+    multi-instance tests run with the production TTL and prove changes reach every process within
+    a second."""
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     return clean_settings(migrated_template, data_dir)
@@ -80,9 +81,12 @@ def clean_settings(migrated_template: Path | str, data_dir: Path) -> Settings:
             data_dir=data_dir,
             secret_key=TEST_SECRET_KEY,
             cache_ttl_seconds=0,
+            metrics_cache_seconds=0,
         )
     shutil.copy(migrated_template, data_dir / "taskbridge.db")
-    return Settings(data_dir=data_dir, secret_key=TEST_SECRET_KEY, cache_ttl_seconds=0)
+    return Settings(
+        data_dir=data_dir, secret_key=TEST_SECRET_KEY, cache_ttl_seconds=0, metrics_cache_seconds=0
+    )
 
 
 @pytest.fixture

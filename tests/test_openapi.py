@@ -141,9 +141,17 @@ def test_the_statuses_every_route_can_answer_are_listed(document: dict[str, Any]
         assert responses["500"]["headers"]["x-request-id"]["required"] is True
         assert (404 in statuses) == ("{" in path or where in NOT_FOUND_BY_BODY), where
         assert ("requestBody" in operation) == (413 in statuses), where
-        assert (429 in statuses) == (path in {"/api/auth/login", "/api/auth/change-password"})
+        rate_limited = {"apiKey": []} in operation.get("security", [])  # keys and tenant callers
+        throttled = path in {"/api/auth/login", "/api/auth/change-password"}
+        assert (429 in statuses) == (rate_limited or throttled), where
         if 429 in statuses:
             assert responses["429"]["headers"]["Retry-After"]["required"] is True
+        if rate_limited:
+            assert {"RateLimit-Policy", "RateLimit"} <= set(responses["429"]["headers"]), where
+            assert (
+                "Rate limit exceeded"
+                in responses["429"]["content"]["application/json"]["example"]["message"]
+            )
         assert 415 not in statuses, "bodies are read whatever their content type"
 
 

@@ -22,19 +22,23 @@ from taskbridge.auth.dependencies import (
     current_principal,
 )
 from taskbridge.auth.principal import ApiKeyPrincipal
+from taskbridge.auth.rate_limits import EXAMPLE_REFUSAL, rate_limits_for
 from taskbridge.auth.service import INVALID_KEY_MESSAGE
 from taskbridge.config import Settings, get_settings
 from taskbridge.db import create_engine, create_session_factory
-from taskbridge.dispatch.metrics import router as metrics_router
 from taskbridge.dispatch.sender import Network
 from taskbridge.dispatch.worker import dispatcher_in_background
 from taskbridge.errors import install_error_handlers
+from taskbridge.health import router as health_router
 from taskbridge.integration.configs import ConfigsFastPath
 from taskbridge.kit.body import add_documented_bodies
 from taskbridge.kit.body_limit import BodySizeLimit
 from taskbridge.kit.cache import LargeCountCache, TtlCache
 from taskbridge.kit.logging import configure_logging
+from taskbridge.kit.metrics import HttpMetrics
 from taskbridge.kit.openapi import Caller, Refusal, describe_operations, field_refusal, header
+from taskbridge.kit.request_id import add_request_ids
+from taskbridge.metrics import install_metrics
 from taskbridge.result_types.service import Catalogue
 from taskbridge.users.dependencies import current_session
 from taskbridge.users.sessions import INVALID_TOKEN
@@ -47,6 +51,8 @@ pull (or receive) tasks, and report back how each went with a result **code**.
 Authenticate with the `x-api-key` header (the integration routes take nothing else); admin routes
 also take a person's bearer token with `x-tenant-id`. Request bodies are snake_case, responses
 camelCase; every error has the body `{"statusCode", "error", "message"}` (the `Error` schema).
+Every response carries `x-request-id` (yours when you send a well-formed `X-Request-ID`), also in
+an error body's `requestId`: quote it when reporting a problem.
 """
 
 
@@ -66,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             gc.collect()
             gc.freeze()
             yield
+        await application.state.rate_limits.close()
         await engine.dispose()
 
     app = FastAPI(
@@ -78,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = create_session_factory(engine)
     app.state.dispatch_network = Network()
+    app.state.rate_limits = rate_limits_for(settings)
     # Keys and catalogues are read on every integration request: reloaded ahead of expiry.
     ttl, refresh_after = settings.cache_ttl_seconds, settings.cache_ttl_seconds / 2
     app.state.api_key_cache = TtlCache[str, ApiKeyPrincipal | None](
@@ -90,12 +98,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in API_ROUTERS:
         app.include_router(router)
-    app.include_router(metrics_router)
+    install_metrics(app, settings, engine)
+    app.include_router(health_router)
     app.mount("/admin", create_panel(settings, app.state.session_factory), name="admin")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(
-        ConfigsFastPath, keys=app.state.api_key_cache, catalogues=app.state.catalogue_cache
+        ConfigsFastPath,
+        keys=app.state.api_key_cache,
+        catalogues=app.state.catalogue_cache,
+        limits=app.state.rate_limits,
     )
+    app.add_middleware(HttpMetrics)  # outside the fast path and the body limit: counts theirs
+    add_request_ids(app)  # outermost: every answer, the panel's and the 500s included
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -150,9 +164,18 @@ ERROR_EXTRAS: dict[str, dict[str, Any]] = {
 }
 """Every key an error adds to ``{statusCode, error, message, details}``."""
 
+_RATE_LIMITED = Refusal(
+    429,
+    "The caller's or its tenant's rate limit is spent (`TASKBRIDGE_RATE_LIMIT_PER_KEY`, "
+    "`_PER_TENANT`): wait `Retry-After` seconds; `RateLimit-Policy` and `RateLimit` name the limit",
+    EXAMPLE_REFUSAL,
+)
 _API_KEY = Caller(
     ("apiKey",),
-    (Refusal(401, "`x-api-key` is missing, unknown, revoked or expired", INVALID_KEY_MESSAGE),),
+    (
+        Refusal(401, "`x-api-key` is missing, unknown, revoked or expired", INVALID_KEY_MESSAGE),
+        _RATE_LIMITED,
+    ),
 )
 _BEARER = Caller(
     ("bearer",),
@@ -172,6 +195,7 @@ _API_KEY_OR_BEARER = Caller(
             f"With a bearer token, the person is not a member of the `{TENANT_HEADER}` tenant",
             "You are not a member of this tenant",
         ),
+        _RATE_LIMITED,
     ),
     headers=(
         header(

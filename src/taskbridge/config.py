@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import secrets
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from limits import parse_many
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 SECRET_KEY_FILE = "secret_key"
 MIN_SECRET_KEY_BYTES = 32
 """Key material below this is refused: it signs tokens and seals dispatch secrets (AES-GCM)."""
 NEW_KEY_COMMAND = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
 TRUST_EVERY_PROXY = "*"
+MIN_METRICS_TOKEN_CHARS = 16
+ENV_PREFIX = "TASKBRIDGE_"
+ENV_FILE_VARIABLE = "TASKBRIDGE_ENV_FILE"
+"""Names a dotenv file read after the environment (whose variables win over it)."""
 SETTINGS_ERROR = "invalid_setting"
 """The error type of this module's own checks, whose message already names the variable."""
 
@@ -57,24 +69,91 @@ def parse_trusted_proxies(value: str) -> list[str]:
         ) from None
 
 
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def check_rate(value: str, variable: str) -> str:
+    """A rate limit in ``limits``' notation (``1000/second``, ``50000 per minute``), or empty
+    for none; anything else names ``variable`` and shows the notation."""
+    value = value.strip()
+    if not value:
+        return ""
+    try:
+        items = parse_many(value)
+    except ValueError:
+        items = []
+    if len(items) != 1 or items[0].amount < 1:
+        raise PydanticCustomError(
+            SETTINGS_ERROR,
+            f"{variable} must be one rate such as 1000/second or 50000/minute (empty: no limit)",
+        )
+    return value
+
+
 def describe_invalid_settings(exc: ValidationError) -> str:
-    """One line naming the first offending ``TASKBRIDGE_*`` variable (never its value)."""
-    errors = exc.errors(include_input=False, include_url=False)
-    first = errors[0]
-    if first["type"] == SETTINGS_ERROR:
-        line = first["msg"]
-    else:
-        where = str(first["loc"][0]).upper() if first["loc"] else "*"
-        line = f"TASKBRIDGE_{where}: {first['msg']}"
-    return line + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
+    """One line per offending ``TASKBRIDGE_*`` variable, naming it and its rule (never its
+    value): whoever fixes the first should not have to start again to learn of the second."""
+    return "\n".join(
+        error["msg"]
+        if error["type"] == SETTINGS_ERROR
+        else f"{env_variable(str(error['loc'][0]) if error['loc'] else '*')}: {error['msg']}"
+        for error in exc.errors(include_input=False, include_url=False)
+    )
+
+
+def env_variable(field: str) -> str:
+    """A settings field's environment variable (``db_pool_size``: ``TASKBRIDGE_DB_POOL_SIZE``)."""
+    return ENV_PREFIX + field.upper()
+
+
+class EnvFileMissing(FileNotFoundError):
+    """``TASKBRIDGE_ENV_FILE`` names no file: refused, not skipped, since every setting the file
+    was meant to hold would silently take its default."""
+
+
+def named_env_file() -> Path | None:
+    """The dotenv file ``TASKBRIDGE_ENV_FILE`` names, if any (:class:`EnvFileMissing` when it is
+    not there)."""
+    value = os.environ.get(ENV_FILE_VARIABLE, "").strip()
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    if not path.is_file():
+        problem = "is not a file" if path.exists() else "does not exist"
+        raise EnvFileMissing(f"{ENV_FILE_VARIABLE} names {path}, which {problem}")
+    return path
+
+
+class Origin(StrEnum):
+    """Where a setting's value came from."""
+
+    ENVIRONMENT = "environment"
+    ENV_FILE = "env file"
+    ARGUMENT = "argument"
+    DEFAULT = "default"
 
 
 class Settings(BaseSettings):
     """Runtime configuration. Every field can be set as ``TASKBRIDGE_<NAME>``."""
 
     model_config = SettingsConfigDict(
-        env_prefix="TASKBRIDGE_", extra="ignore", hide_input_in_errors=True
+        env_prefix=ENV_PREFIX, extra="ignore", hide_input_in_errors=True
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment, then the file ``TASKBRIDGE_ENV_FILE`` names."""
+        env_file = named_env_file()
+        if env_file is not None:
+            dotenv_settings = DotEnvSettingsSource(settings_cls, env_file=env_file)
+        return init_settings, env_settings, dotenv_settings, file_secret_settings
 
     data_dir: Path = Field(
         default=Path("data"), description="Folder for the SQLite file and secret."
@@ -107,6 +186,12 @@ class Settings(BaseSettings):
     dispatch_poll_interval: float = Field(default=2.0, gt=0, le=60)
     dispatch_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
     dispatch_concurrency: int = Field(default=64, ge=1, le=500)
+    delivery_retention_days: int = Field(
+        default=30,
+        ge=1,
+        description="Days a delivery attempt of a closed delivery is kept before the background "
+        "purge deletes it.",
+    )
     forwarded_allow_ips: str = Field(
         default="",
         description="Proxies (addresses or networks, comma-separated, or *) whose "
@@ -145,6 +230,39 @@ class Settings(BaseSettings):
         "https makes every cookie Secure.",
     )
 
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis (redis://host:6379/0) holding the rate limits' counters, shared by "
+        "every process; unset: counted in memory, and only when serve runs one worker.",
+    )
+    rate_limit_per_key: str = Field(
+        default="1000/second",
+        description="Requests one API key (or one person's bearer token) may make, in limits' "
+        "notation (1000/second, 50000/minute); empty: no limit.",
+    )
+    rate_limit_per_tenant: str = Field(
+        default="3000/second",
+        description="Requests all the callers of one tenant may make together; empty: no limit.",
+    )
+    workers: int = Field(
+        default=1,
+        ge=1,
+        description="Server processes sharing this configuration (serve sets it from --workers): "
+        "with several and no redis_url, rate limits are off.",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token a Prometheus scrape of /metrics must send; unset: /metrics "
+        "answers clients on this machine (loopback) only.",
+    )
+    metrics_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="How long a server process reuses the dispatch queue figures it read for "
+        "/metrics, however many scrapes arrive.",
+    )
+
     @field_validator("secret_key")
     @classmethod
     def _enough_key_material(cls, value: SecretStr | None) -> SecretStr | None:
@@ -156,6 +274,43 @@ class Settings(BaseSettings):
     @classmethod
     def _addresses_or_networks(cls, value: str) -> str:
         return ",".join(parse_trusted_proxies(value))
+
+    @field_validator("rate_limit_per_key")
+    @classmethod
+    def _key_rate(cls, value: str) -> str:
+        return check_rate(value, "TASKBRIDGE_RATE_LIMIT_PER_KEY")
+
+    @field_validator("rate_limit_per_tenant")
+    @classmethod
+    def _tenant_rate(cls, value: str) -> str:
+        return check_rate(value, "TASKBRIDGE_RATE_LIMIT_PER_TENANT")
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _long_enough_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None  # an empty variable (the env file template's) is no token
+        if len(value.get_secret_value()) < MIN_METRICS_TOKEN_CHARS:
+            raise PydanticCustomError(
+                SETTINGS_ERROR,
+                f"TASKBRIDGE_METRICS_TOKEN must have at least {MIN_METRICS_TOKEN_CHARS} "
+                f"characters (empty: none); generate one with: {NEW_KEY_COMMAND}",
+            )
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        if not value:
+            return None
+        if urlsplit(value).scheme not in REDIS_SCHEMES:
+            raise PydanticCustomError(
+                SETTINGS_ERROR,
+                "TASKBRIDGE_REDIS_URL must be a redis://, rediss:// or unix:// URL such as "
+                "redis://127.0.0.1:6379/0",
+            )
+        return value
 
     @field_validator("public_url")
     @classmethod
@@ -177,6 +332,14 @@ class Settings(BaseSettings):
         if self.secret_key is None:
             self._read_key_file()
         return self
+
+    def origin_of(self, field: str) -> Origin:
+        """Where ``field``'s value came from (the environment wins over the env file)."""
+        if field not in self.model_fields_set:
+            return Origin.DEFAULT
+        if env_variable(field) in {name.upper() for name in os.environ}:
+            return Origin.ENVIRONMENT
+        return Origin.ENV_FILE if named_env_file() is not None else Origin.ARGUMENT
 
     def resolved_database_url(self) -> str:
         """The async SQLAlchemy URL, accepting plain ``postgresql://`` and ``sqlite:///`` forms."""

@@ -18,6 +18,12 @@ from sqlalchemy.ext.asyncio import (
 
 from taskbridge.config import Settings
 
+UNLOCKED_READ = "taskbridge_unlocked_read"
+"""Execution option (``connection.execution_options(**{UNLOCKED_READ: True})``) for a connection
+that only reads and must not queue behind a writer (the readiness probe): on SQLite it skips
+``BEGIN IMMEDIATE``, so each statement runs on its own; elsewhere it changes nothing. Not
+SQLAlchemy's ``AUTOCOMMIT``: resetting that on pysqlite would leave the pooled connection with
+the driver's implicit transactions."""
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 """How long a statement waits for SQLite's one write lock before ``database is locked``. Above
 any write this application makes, a CSV import's included (10,000 tasks hold the lock 2-3 s on a
@@ -44,7 +50,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if not connection.get_execution_options().get(UNLOCKED_READ):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def ensure_database_folder(settings: Settings) -> None:

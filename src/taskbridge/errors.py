@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterable, Sequence
 from http import HTTPStatus
@@ -24,6 +23,7 @@ from taskbridge.kit.outage import (
     database_trouble,
     outage_of,
 )
+from taskbridge.kit.request_id import current_request_id
 
 log = structlog.get_logger(__name__)
 
@@ -93,7 +93,13 @@ def error_body(status_code: int, message: str, **extra: Any) -> dict[str, Any]:
 
 
 def error_response(status_code: int, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse(error_body(status_code, message, **extra), status_code=status_code)
+    """The contract body as a response, with the id of the request being handled (``requestId``;
+    none outside a request, as for the refusals ``serve``'s protocol answers itself)."""
+    body = error_body(status_code, message, **extra)
+    request_id = current_request_id()
+    if request_id is not None:
+        body["requestId"] = request_id
+    return JSONResponse(body, status_code=status_code)
 
 
 _LOCATION_ROOTS = {"body", "query", "path", "header", "cookie"}
@@ -186,21 +192,15 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-"""A client's ``x-request-id`` is echoed only when it cannot forge log lines or bloat a body."""
-
-
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     trouble = note_database_trouble(request, exc)  # one wrapped in an error of another type
     if trouble is not None:
         return _database_unavailable(trouble)
-    given = request.headers.get("x-request-id", "")
-    request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    # The request's id (kit.request_id) is in the body, the header and this log line; the message
+    # keeps it too, as it did before the body had a ``requestId``.
+    request_id = current_request_id() or uuid.uuid4().hex
     log.error("unexpected_error", request_id=request_id, path=request.url.path, exc_info=exc)
-    # The contract body has no room for another key: the id travels in the message and a header.
-    response = error_response(500, f"Internal error (request id {request_id})")
-    response.headers["x-request-id"] = request_id
-    return response
+    return error_response(500, f"Internal error (request id {request_id})")
 
 
 OVERLOADED = "Service temporarily overloaded; retry shortly"

@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from taskbridge.activities.status import Channel
 from taskbridge.db import session_scope
-from taskbridge.errors import error_body
 from taskbridge.kit.time import format_timestamp, utcnow
 from taskbridge.models import Activity, ActivityEvent
 from tests.admin.conftest import Admin
+from tests.error_bodies import error_body
 from tests.factories import create_task
 from tests.integration.support import TASK_KEYS
 

@@ -9,10 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from taskbridge.auth.permissions import Permission
 from taskbridge.db import session_scope
-from taskbridge.errors import error_body
 from taskbridge.kit.time import format_timestamp, utcnow
 from taskbridge.models import ApiKey
 from tests.admin.conftest import Admin, key_headers
+from tests.error_bodies import error_body
 
 KEYS = "/api/api-keys"
 KEY_FIELDS = {

@@ -14,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from taskbridge.auth.permissions import Permission
 from taskbridge.db import session_scope
-from taskbridge.errors import error_body
 from taskbridge.kit.pagination import MAX_PAGE, MAX_PER_PAGE
 from taskbridge.kit.text import NUL_RULE
 from taskbridge.models import Commerce, Operator, ResultType
 from tests.admin.conftest import Admin, key_headers
+from tests.error_bodies import error_body
 from tests.users.support import add_person
 from tests.web.support import sign_in
 

@@ -7,9 +7,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from taskbridge.db import session_scope
-from taskbridge.errors import error_body
 from taskbridge.models import Operator
 from tests.admin.conftest import Admin
+from tests.error_bodies import error_body
 
 OPERATORS = "/api/operators"
 OPERATOR_FIELDS = {

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from taskbridge.auth.permissions import TENANT_KEY_PERMISSIONS, Permission
-from taskbridge.errors import error_body
 from tests.admin.conftest import key_headers
+from tests.error_bodies import error_body
 from tests.factories import create_tenant
 
 ANY_ID = uuid.uuid4()

@@ -16,10 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from taskbridge.db import session_scope
-from taskbridge.errors import error_body
 from taskbridge.kit.query import FLAG_RULE, UNKNOWN_PARAMETER, declared_query_names
 from taskbridge.models import Commerce, ResultType
 from tests.admin.conftest import Admin
+from tests.error_bodies import error_body
 from tests.users.support import add_person, bearer
 
 BOOLEAN = "input should be a valid boolean"

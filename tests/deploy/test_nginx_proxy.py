@@ -1,8 +1,10 @@
-"""deploy/nginx/taskbridge.conf, the file an operator copies, in a real nginx over TLS in front
-of two real ``taskbridge serve`` processes.
+"""The production layout, for real: deploy/nginx/taskbridge.conf (the file an operator copies)
+in a real nginx over TLS, in front of two ``taskbridge serve`` processes, beside one
+``taskbridge dispatcher``, on PostgreSQL and Redis. It runs in ``make test``'s PostgreSQL pass,
+and alone with ``make deploy-check``.
 
-Only the values the file lists as machine-specific are replaced (ports, certificate, host name,
-log folder). The test's connections come from 127.0.0.2 (a client nginx sees) or 127.0.0.3
+Only the values the site file lists as machine-specific are replaced (ports, certificate, host
+name, log folder). The test's connections come from 127.0.0.2 (a client nginx sees) or 127.0.0.3
 (a client talking to a server directly); nginx reaches the servers from 127.0.0.1, the one
 address they trust. nginx runs as the test's own process (``-p``, ``daemon off``) on free
 loopback ports: /etc/nginx and ports 80/443 are never touched.
@@ -17,6 +19,7 @@ import re
 import shutil
 import ssl
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,11 +28,16 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
+from standardwebhooks import Webhook
 
 from taskbridge.config import Settings
-from tests.conftest import clean_settings
+from tests.conftest import clean_settings, is_postgres
+from tests.deploy.test_deploy_files import dockerfile, exec_form, services
+from tests.dispatch.receiver import Receiver, running_receiver
 from tests.servers import (
     HANG_GUARD_SECONDS,
+    SCRIPT,
     Server,
     client_from,
     failure_addresses,
@@ -44,25 +52,39 @@ from tests.tls import self_signed_certificate
 
 SITE = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "taskbridge.conf"
 NGINX = shutil.which("nginx", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin"]))
-pytestmark = pytest.mark.skipif(
-    NGINX is None, reason="nginx is not installed (apt-get install nginx; .ci/run installs it)"
-)
+REDIS_URL = os.environ.get("TASKBRIDGE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+pytestmark = [
+    pytest.mark.skipif(
+        NGINX is None, reason="nginx is not installed (apt-get install nginx; .ci/run installs it)"
+    ),
+    pytest.mark.skipif(
+        not is_postgres(),
+        reason="the production layout runs on PostgreSQL: make test's second pass, or "
+        "make deploy-check",
+    ),
+]
 
 CLIENT = "127.0.0.2"
 """Where the test's requests to nginx come from: an address the servers do not trust."""
 STRANGER = "127.0.0.3"
 """Where the test's requests straight to a server come from."""
 CODES = ["SALE_COMPLETED", "NOT_INTERESTED", "RESCHEDULE", "NO_CONTACT"]
+PER_KEY = 50
+"""The stack's per-key allowance a minute: low enough to spend in a test, high enough for every
+other test's calls with one key or one person's token."""
+METRICS_TOKEN = "prometheus-scrapes-with-this-token"
 
 
 @dataclass(frozen=True)
 class Stack:
     settings: Settings
     servers: list[Server]
+    dispatcher: subprocess.Popen[bytes]
     https_url: str
     http_url: str
     tls: ssl.SSLContext
     access_log: Path
+    logs: Path
     demo: dict[str, Any]
 
 
@@ -157,6 +179,11 @@ def stack(
         settings,
         TASKBRIDGE_FORWARDED_ALLOW_IPS="127.0.0.1",
         TASKBRIDGE_PUBLIC_URL=https_url,
+        TASKBRIDGE_REDIS_URL=_reachable_redis(),
+        TASKBRIDGE_RATE_LIMIT_PER_KEY=f"{PER_KEY}/minute",
+        TASKBRIDGE_METRICS_TOKEN=METRICS_TOKEN,
+        # The test's webhook receiver listens on loopback.
+        TASKBRIDGE_DISPATCH_ALLOW_PRIVATE_NETWORKS="true",
     )
     cert, key = self_signed_certificate(folder / "tls", "localhost", ("127.0.0.1",))
     tls = ssl.create_default_context(cafile=str(cert))
@@ -182,19 +209,40 @@ def stack(
         wait_for(servers)
         processes.append(start_nginx(folder, conf))
         wait_for_nginx(processes[-1], https_url, tls, folder / "logs")
+        dispatcher = start_dispatcher(env, folder / "logs")
+        processes.append(dispatcher)
         demo = run_cli(env, "demo", "--json", "--base-url", https_url)
         assert demo.returncode == 0, demo.stderr
         yield Stack(
             settings=settings,
             servers=servers,
+            dispatcher=dispatcher,
             https_url=https_url,
             http_url=f"http://127.0.0.1:{http_port}",
             tls=tls,
             access_log=folder / "logs" / "taskbridge.access.log",
+            logs=folder / "logs",
             demo=json.loads(demo.stdout),
         )
     finally:
         stop(processes)
+
+
+def _reachable_redis() -> str:
+    """The Redis every server shares its rate-limit counters through (``.ci/run`` starts one)."""
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"Redis at {REDIS_URL} does not answer ({exc}): start redis-server")
+    return REDIS_URL
+
+
+def start_dispatcher(env: dict[str, str], logs: Path) -> subprocess.Popen[bytes]:
+    """``taskbridge dispatcher``, the one process that pushes tasks on PostgreSQL."""
+    with (logs / "dispatcher.log").open("wb") as stderr:
+        return subprocess.Popen(
+            [SCRIPT, "dispatcher"], env=env, stdout=subprocess.DEVNULL, stderr=stderr
+        )
 
 
 def _two_free_ports() -> tuple[int, int]:
@@ -361,3 +409,140 @@ def test_nginx_refuses_bodies_above_the_servers_limit(stack: Stack) -> None:
 
     assert response.status_code == 413
     assert "nginx" in response.text
+
+
+def test_health_and_readiness_answer_through_nginx(stack: Stack) -> None:
+    with through_nginx(stack) as client:
+        alive = client.get("/healthz")
+        ready = client.get("/readyz")
+
+    assert (alive.status_code, alive.json()) == (200, {"status": "ok"})
+    assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
+
+
+def test_metrics_through_nginx_answer_the_token_only(stack: Stack) -> None:
+    with through_nginx(stack) as client:
+        anonymous = client.get("/metrics")
+        wrong = client.get("/metrics", headers={"authorization": "Bearer not-the-token"})
+        scraped = client.get("/metrics", headers={"authorization": f"Bearer {METRICS_TOKEN}"})
+
+    assert (anonymous.status_code, anonymous.json()["statusCode"]) == (401, 401)
+    assert wrong.status_code == 401
+    assert scraped.status_code == 200, scraped.text
+    assert "# TYPE " in scraped.text
+
+
+def _with_port(argv: list[str], port: int) -> list[str]:
+    """A container health check's command, run here: this Python, a server's port."""
+    assert argv[0] == "python", argv
+    return [sys.executable, *(word.replace(":8000/", f":{port}/") for word in argv[1:])]
+
+
+def test_the_container_health_checks_pass_on_a_ready_server_and_fail_on_none(
+    stack: Stack,
+) -> None:
+    (healthcheck,) = dockerfile("HEALTHCHECK")
+    probes = {"Dockerfile": exec_form(healthcheck.split(" CMD ", 1)[1])}
+    for name, service in services().items():
+        if service.get("command", [])[1:2] == ["serve"]:
+            probes[f"compose.yaml {name}"] = service["healthcheck"]["test"][1:]  # after "CMD"
+    assert len(probes) == 3
+
+    for where, argv in probes.items():
+        for server in stack.servers:
+            ran = subprocess.run(
+                _with_port(argv, server.port), capture_output=True, timeout=60, check=False
+            )
+            assert ran.returncode == 0, f"{where}: {ran.stderr!r}"
+        nobody = subprocess.run(
+            _with_port(argv, free_port()), capture_output=True, timeout=60, check=False
+        )
+        assert nobody.returncode != 0, where
+
+
+def _signed_in(client: httpx.Client, stack: Stack) -> dict[str, str]:
+    """The demo administrator's bearer headers, signed in through nginx."""
+    login = client.post("/api/auth/login", json=stack.demo["admin"])
+    assert login.status_code == 200, login.text
+    return {
+        "authorization": f"Bearer {login.json()['accessToken']}",
+        "x-tenant-id": stack.demo["tenant"]["id"],
+    }
+
+
+def _delivered(stack: Stack, receiver: Receiver, count: int) -> None:
+    """Until the receiver got ``count`` requests; fails at once if the dispatcher exited."""
+    deadline = time.monotonic() + HANG_GUARD_SECONDS
+    log = stack.logs / "dispatcher.log"
+    while len(receiver.requests) < count:
+        assert stack.dispatcher.poll() is None, f"dispatcher exited: {log.read_text()}"
+        assert time.monotonic() < deadline, f"nothing delivered: {log.read_text()}"
+        time.sleep(0.05)
+
+
+def test_a_task_created_through_nginx_is_pushed_by_the_dispatcher(stack: Stack) -> None:
+    scheduled = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)
+    with running_receiver() as receiver, through_nginx(stack) as client:
+        admin = _signed_in(client, stack)
+        config = client.post(
+            "/api/dispatch-configs",
+            json={"channel": "CALLCENTER", "provider": "WEBHOOK", "endpoint_url": receiver.url},
+            headers=admin,
+        )
+        assert config.status_code == 201, config.text
+        created = client.post(
+            "/api/activities/tasks",
+            json={
+                "reason": "Confirmar pedido",
+                "channel": "CALLCENTER",
+                "commerce_external_id": "COM-003",
+                "operator_external_id": "OP-22",
+                "scheduled_at": scheduled.isoformat(),
+                "idempotency_key": "deploy-check-push",
+            },
+            headers=admin,
+        )
+        assert created.status_code == 201, created.text
+        task_id = created.json()["id"]
+
+        _delivered(stack, receiver, 1)
+        deadline = time.monotonic() + HANG_GUARD_SECONDS
+        while (detail := client.get(f"/api/activities/{task_id}", headers=admin)).json().get(
+            "internalStatus"
+        ) != "DISPATCHED":
+            assert time.monotonic() < deadline, detail.text
+            time.sleep(0.2)
+
+    (request,) = receiver.requests
+    event = Webhook(config.json()["signingSecret"]).verify(request.body, request.headers)
+    assert event["type"] == "task.created"
+    assert event["data"]["id"] == task_id
+    assert detail.json()["events"][-1]["actor"] == "dispatcher"
+
+
+def test_a_keys_allowance_is_shared_by_both_servers_through_redis(stack: Stack) -> None:
+    created = run_cli(
+        server_env(stack.settings),
+        *("apikey", "create", "--tenant", "demo", "--name", "allowance"),
+        *("--permission", "VIEW_ACTIVITIES", "--json"),
+    )
+    assert created.returncode == 0, created.stderr
+    key = {"x-api-key": json.loads(created.stdout)["plaintextKey"]}
+    with through_nginx(stack) as client:
+        spent = [client.get("/api/integration/me", headers=key) for _ in range(PER_KEY)]
+        refused = client.get("/api/integration/me", headers=key)
+
+    assert [r.status_code for r in spent] == [200] * PER_KEY
+    assert refused.status_code == 429, refused.text
+    assert refused.json()["statusCode"] == 429
+    assert int(refused.headers["retry-after"]) >= 1
+    assert refused.headers["ratelimit-policy"] == f'"per-key";q={PER_KEY};w=60'
+    # Each server counted only what nginx sent it: the allowance held across both, so the
+    # counter was Redis's, not a process's.
+    lines = [
+        line
+        for line in stack.access_log.read_text().splitlines()
+        if " /api/integration/me " in line
+    ]
+    served_by = {match for line in lines for match in re.findall(r"upstream=(\S+)", line)}
+    assert {f"127.0.0.1:{server.port}" for server in stack.servers} <= served_by

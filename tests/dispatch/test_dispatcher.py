@@ -7,11 +7,13 @@ import time
 from datetime import timedelta
 
 import httpx
+from fastapi import FastAPI
 from sqlalchemy import select
 
 from taskbridge.app import create_app
 from taskbridge.db import session_scope
 from taskbridge.kit.time import format_timestamp, utcnow
+from taskbridge.metrics import QueueGaugesCache
 from taskbridge.models import Delivery
 from tests.dispatch.conftest import FakeClock, Pusher
 from tests.dispatch.receiver import Receiver
@@ -168,6 +170,19 @@ async def test_metrics_show_the_queue_and_attempts(
     assert 'taskbridge_dispatch_attempts_total{outcome="HTTP_ERROR"}' in text
     assert "taskbridge_dispatch_oldest_due_age_seconds 0.0" in text
     assert "taskbridge_dispatch_queue_depth 1.0" in text
+
+
+async def test_a_burst_of_scrapes_reads_the_queue_once_per_interval(
+    pusher: Pusher, app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    seconds = [0.0]
+    app.state.queue_gauges = QueueGaugesCache(5, clock=lambda: seconds[0])
+    assert "taskbridge_dispatch_queue_depth 0.0" in (await client.get("/metrics")).text
+    await pusher.task()  # a pending delivery
+    seconds[0] = 4.9
+    assert "taskbridge_dispatch_queue_depth 0.0" in (await client.get("/metrics")).text
+    seconds[0] = 5.0
+    assert "taskbridge_dispatch_queue_depth 1.0" in (await client.get("/metrics")).text
 
 
 async def test_the_app_runs_the_dispatcher_in_process_when_asked(

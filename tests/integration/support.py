@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from taskbridge.db import session_scope
 from taskbridge.kit.time import format_timestamp, utcnow
 from taskbridge.models import Activity, ActivityResult
+from tests.error_bodies import ErrorBody
 from tests.factories import World, create_commerce, create_operator, create_task
 
 CONFIGS = "/api/integration/task-result-type-configs"
@@ -68,11 +69,14 @@ TASK_RESULT_KEYS = {
     "futureScheduledAt",
     "payload",
 }
-UNAUTHORIZED = {"statusCode": 401, "error": "Unauthorized", "message": "API key missing or invalid"}
+UNAUTHORIZED = ErrorBody(
+    {"statusCode": 401, "error": "Unauthorized", "message": "API key missing or invalid"}
+)
 
 
-def error(status: int, message: str, **extra: Any) -> dict[str, Any]:
-    """The contract's error body."""
+def error(status: int, message: str, **extra: Any) -> ErrorBody:
+    """The contract's error body (with any well-formed ``requestId``), written out here rather
+    than rendered by the code under test."""
     phrases = {
         400: "Bad Request",
         401: "Unauthorized",
@@ -85,10 +89,10 @@ def error(status: int, message: str, **extra: Any) -> dict[str, Any]:
         429: "Too Many Requests",
         500: "Internal Server Error",
     }
-    return {"statusCode": status, "error": phrases[status], "message": message, **extra}
+    return ErrorBody({"statusCode": status, "error": phrases[status], "message": message, **extra})
 
 
-def forbidden(permission: str) -> dict[str, Any]:
+def forbidden(permission: str) -> ErrorBody:
     return error(403, "Insufficient permissions", requiredPermission=permission)
 
 

@@ -39,10 +39,11 @@ def failing_commits() -> Iterator[None]:
 def assert_contract_500(response: httpx.Response) -> None:
     assert response.status_code == 500
     body: dict[str, Any] = response.json()
-    assert set(body) == {"statusCode", "error", "message"}
+    assert set(body) == {"statusCode", "error", "message", "requestId"}
     assert body["statusCode"] == 500
     assert body["error"] == "Internal Server Error"
-    assert body["message"].startswith("Internal error (request id ")
+    assert body["message"] == f"Internal error (request id {body['requestId']})"
+    assert response.headers["x-request-id"] == body["requestId"]
     assert "commit refused" not in response.text
     assert "CommitRefused" not in response.text
 

@@ -23,6 +23,7 @@ from taskbridge.db import session_scope
 from taskbridge.integration.configs import ConfigsFastPath
 from taskbridge.kit.cache import TtlCache
 from taskbridge.kit.crypto import hash_api_key
+from taskbridge.kit.request_id import RequestIds
 from taskbridge.kit.time import utcnow
 from taskbridge.result_types.service import Catalogue
 from tests.factories import World, create_key, create_tenant
@@ -38,8 +39,9 @@ async def route_stand_in(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 def client_for(fast_path: ConfigsFastPath) -> httpx.AsyncClient:
+    """The fast path behind the request ids, as ``create_app`` stacks them."""
     return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=fast_path), base_url="http://testserver"
+        transport=httpx.ASGITransport(app=RequestIds(fast_path)), base_url="http://testserver"
     )
 
 
@@ -73,7 +75,7 @@ async def test_a_cached_answer_is_the_routes_answer_byte_for_byte(
     world: World,
     extra: dict[str, str],
 ) -> None:
-    headers = {**world.headers, **extra}
+    headers = {**world.headers, **extra, "X-Request-ID": "same-request"}
     from_route = await cached_client.get(CONFIGS, headers=headers)
     from_cache = await fast_client.get(CONFIGS, headers=headers)
     assert from_route.status_code == 200
@@ -86,7 +88,7 @@ async def test_not_modified_from_the_cache_matches_the_route(
     cached_client: httpx.AsyncClient, fast_client: httpx.AsyncClient, world: World
 ) -> None:
     etag = (await cached_client.get(CONFIGS, headers=world.headers)).headers["etag"]
-    headers = {**world.headers, "If-None-Match": f'"other", W/{etag}'}
+    headers = {**world.headers, "If-None-Match": f'"other", W/{etag}', "X-Request-ID": "same"}
     from_route = await cached_client.get(CONFIGS, headers=headers)
     from_cache = await fast_client.get(CONFIGS, headers=headers)
     assert from_route.status_code == 304

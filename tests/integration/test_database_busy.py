@@ -23,16 +23,19 @@ from taskbridge.config import Settings
 from taskbridge.db import session_scope
 from taskbridge.models import Tenant
 from tests.conftest import is_postgres
+from tests.error_bodies import ErrorBody
 from tests.factories import World, build_world
 from tests.integration.support import SUBMIT, TASKS, submission_for
 from tests.users.support import PASSWORD, add_person
 from tests.web.support import sign_in
 
-BUSY = {
-    "statusCode": 503,
-    "error": "Service Unavailable",
-    "message": "Service temporarily overloaded; retry shortly",
-}
+BUSY = ErrorBody(
+    {
+        "statusCode": 503,
+        "error": "Service Unavailable",
+        "message": "Service temporarily overloaded; retry shortly",
+    }
+)
 
 
 @contextmanager

@@ -32,6 +32,7 @@ from taskbridge.dispatch import service as dispatch
 from taskbridge.dispatch.schemas import DispatchConfigCreate, Provider
 from taskbridge.migrations import upgrade
 from tests.conftest import TEST_SECRET_KEY, is_postgres
+from tests.error_bodies import ErrorBody
 from tests.integration.support import CONFIGS, SUBMIT, TASKS, reschedule
 from tests.servers import SCRIPT, Server, free_port, server_env, stop, wait_for
 from tests.web.support import csrf_of
@@ -170,11 +171,13 @@ def _assert_refused(response: httpx.Response) -> None:
         assert "Temporarily unavailable" in response.text
         assert "Try again in a few seconds." in response.text
         return
-    assert response.json() == {
-        "statusCode": 503,
-        "error": "Service Unavailable",
-        "message": "Service temporarily unavailable; retry shortly",
-    }
+    assert response.json() == ErrorBody(
+        {
+            "statusCode": 503,
+            "error": "Service Unavailable",
+            "message": "Service temporarily unavailable; retry shortly",
+        }
+    )
 
 
 def _until(check: Callable[[], bool], what: str) -> None:

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from taskbridge.app import create_app
 from taskbridge.config import Settings
+from tests.error_bodies import ErrorBody
 from tests.factories import build_world
 from tests.integration.support import TASKS
 
@@ -24,10 +25,12 @@ async def test_an_exhausted_pool_is_a_503_with_retry_after(settings: Settings) -
             response = await client.get(TASKS, headers=world.headers)
         assert response.status_code == 503
         assert response.headers["retry-after"] == "1"
-        assert response.json() == {
-            "statusCode": 503,
-            "error": "Service Unavailable",
-            "message": "Service temporarily overloaded; retry shortly",
-        }
+        assert response.json() == ErrorBody(
+            {
+                "statusCode": 503,
+                "error": "Service Unavailable",
+                "message": "Service temporarily overloaded; retry shortly",
+            }
+        )
     finally:
         await app.state.engine.dispose()

@@ -18,7 +18,7 @@ async def refused(client: httpx.AsyncClient, world: World, body: Any) -> dict[st
     response = await client.post(SUBMIT, headers=world.headers, json=body)
     assert response.status_code == 400, response.text
     payload: dict[str, Any] = response.json()
-    assert set(payload) == {"statusCode", "error", "message", "details"}
+    assert set(payload) == {"statusCode", "error", "message", "details", "requestId"}
     assert payload["statusCode"] == 400
     assert payload["error"] == "Bad Request"
     assert payload["message"].startswith(payload["details"][0]["message"])

@@ -183,7 +183,7 @@ async def test_invalid_parameter_is_400_naming_it(
     response = await client.get(TASKS, params=params, headers=world.headers)
     assert response.status_code == 400, response.text
     body = response.json()
-    assert set(body) == {"statusCode", "error", "message", "details"}
+    assert set(body) == {"statusCode", "error", "message", "details", "requestId"}
     assert body["statusCode"] == 400
     assert body["error"] == "Bad Request"
     assert body["message"].startswith(f"{field}: ")

@@ -11,10 +11,13 @@ from taskbridge.config import Settings
 from taskbridge.db import session_scope
 from taskbridge.kit.time import utcnow
 from taskbridge.models import UserSession
+from tests.error_bodies import ErrorBody
 from tests.factories import build_world
 from tests.users.support import PASSWORD, add_person, log_in
 
-INVALID = {"statusCode": 401, "error": "Unauthorized", "message": "Invalid email or password"}
+INVALID = ErrorBody(
+    {"statusCode": 401, "error": "Unauthorized", "message": "Invalid email or password"}
+)
 
 
 async def test_login_returns_a_token_the_user_and_an_httponly_refresh_cookie(

@@ -16,16 +16,19 @@ from structlog.testing import capture_logs
 from taskbridge.db import session_scope
 from taskbridge.models import UserSession
 from taskbridge.users.tokens import hash_session_token
+from tests.error_bodies import ErrorBody
 from tests.factories import build_world
 from tests.users.support import PASSWORD, add_person
 from tests.web.support import post_form, sign_in
 
 NEW_PASSWORD = "a brand new passphrase"
-REFRESH_REFUSED = {
-    "statusCode": 401,
-    "error": "Unauthorized",
-    "message": "Refresh token missing, invalid or expired",
-}
+REFRESH_REFUSED = ErrorBody(
+    {
+        "statusCode": 401,
+        "error": "Unauthorized",
+        "message": "Refresh token missing, invalid or expired",
+    }
+)
 CHANGE = "/api/auth/change-password"
 
 

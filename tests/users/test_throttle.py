@@ -12,14 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from taskbridge.kit.time import utcnow
 from taskbridge.users import throttle
+from tests.error_bodies import ErrorBody
 from tests.factories import build_world
 from tests.users.support import PASSWORD, add_person
 
-TOO_MANY = {
-    "statusCode": 429,
-    "error": "Too Many Requests",
-    "message": "Too many failed sign-ins; try again later",
-}
+TOO_MANY = ErrorBody(
+    {
+        "statusCode": 429,
+        "error": "Too Many Requests",
+        "message": "Too many failed sign-ins; try again later",
+    }
+)
 ATTACKER = "203.0.113.66"
 OWNER = "198.51.100.7"
 

@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 
 from taskbridge.auth.permissions import Permission
 from taskbridge.auth.principal import ApiKeyPrincipal, Principal, UserPrincipal
+from taskbridge.auth.rate_limits import enforce, key_checks, user_checks
 from taskbridge.auth.service import key_digest, load_principal, usable
 from taskbridge.db import session_scope
 from taskbridge.errors import Forbidden
@@ -30,6 +31,7 @@ async def current_api_key(request: Request) -> ApiKeyPrincipal:
 
     Keys are read through a per-process cache whose entries live ``cache_ttl_seconds`` (at most
     one second), so a revocation committed by any process is honoured everywhere within that time.
+    The request then counts against the key's and its tenant's rate limits (429 when spent).
     """
     cached: ApiKeyPrincipal | None = getattr(request.state, "principal", None)
     if cached is not None:
@@ -42,12 +44,14 @@ async def current_api_key(request: Request) -> ApiKeyPrincipal:
 
     cache: TtlCache[str, ApiKeyPrincipal | None] = request.app.state.api_key_cache
     principal = usable(await cache.get(digest, load))
+    await enforce(request.app.state.rate_limits, key_checks(principal))
     request.state.principal = principal
     return principal
 
 
 async def current_user_principal(request: Request, token: str) -> UserPrincipal:
-    """A person's bearer token acting in the tenant of ``x-tenant-id`` (401 / 400 / 403)."""
+    """A person's bearer token acting in the tenant of ``x-tenant-id`` (401 / 400 / 403), then
+    counted against the person's and the tenant's rate limits (429)."""
     cached: UserPrincipal | None = getattr(request.state, "user_principal", None)
     if cached is not None:
         return cached
@@ -55,6 +59,7 @@ async def current_user_principal(request: Request, token: str) -> UserPrincipal:
         principal = await authenticate_bearer(
             session, secret_of(request), token, request.headers.get(TENANT_HEADER)
         )
+    await enforce(request.app.state.rate_limits, user_checks(principal))
     request.state.user_principal = principal
     return principal
 

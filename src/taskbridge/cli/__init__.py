@@ -13,6 +13,7 @@ import typer
 
 from taskbridge.cli import (
     apikeys,
+    config,
     db,
     demo,
     dispatch,
@@ -31,6 +32,7 @@ SUB_APPS: list[tuple[str, typer.Typer]] = [
     ("import", imports.app),
     ("dispatch-config", dispatch.app),
     ("user", users.app),
+    ("config", config.app),
 ]
 """Command groups: ``taskbridge <name> <command> ...``."""
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from taskbridge.config import Settings, describe_invalid_settings
+from taskbridge.config import EnvFileMissing, Settings, describe_invalid_settings
 from taskbridge.db import create_engine, create_session_factory, session_scope
 from taskbridge.errors import AppError, validation_failure
 
@@ -35,12 +35,16 @@ CLI_ACTOR = "cli"
 
 
 def load_settings() -> Settings:
-    """The settings of this invocation, read from ``TASKBRIDGE_*`` now (not a cached copy); an
-    invalid one (a short secret key, say) is reported as one line naming the variable."""
+    """The settings of this invocation, read from ``TASKBRIDGE_*`` (and ``TASKBRIDGE_ENV_FILE``'s
+    file) now, not a cached copy; every invalid one (a short secret key, say) is reported as one
+    line naming the variable."""
     try:
         return Settings()
     except ValidationError as exc:
-        fail(describe_invalid_settings(exc))
+        first, *more = describe_invalid_settings(exc).splitlines()
+        fail(first, *more)
+    except EnvFileMissing as exc:
+        fail(str(exc))
     except OSError as exc:
         fail(f"cannot read the settings: {type(exc).__name__}: {exc}")
 

@@ -12,6 +12,8 @@ import uvicorn
 from taskbridge.cli.runtime import fail, load_settings, reported_failures
 from taskbridge.config import TRUST_EVERY_PROXY, Settings, parse_trusted_proxies
 from taskbridge.kit.http_protocol import MAX_HEAD_BYTES
+from taskbridge.kit.logging import configure_logging
+from taskbridge.kit.metrics import use_multiprocess_directory
 from taskbridge.migrations import upgrade
 
 APP_FACTORY = "taskbridge.app:create_app"
@@ -22,6 +24,13 @@ FILES_RESERVED = 64
 """Open files a server process needs besides connections and its database pool (logs, pipes,
 the event loop, imports)."""
 WORKER_START_SECONDS = 60
+WORKERS_VARIABLE = "TASKBRIDGE_WORKERS"
+"""How serve tells each worker how many processes serve (``Settings.workers``)."""
+RATE_LIMITS_OFF = (
+    "warning: rate limits are OFF: {workers} worker processes and no TASKBRIDGE_REDIS_URL "
+    "(a count in each process's memory is not a limit); set TASKBRIDGE_REDIS_URL, or serve with "
+    "--workers 1"
+)
 EVERY_CLIENT_TRUSTED = (
     "warning: forwarded-allow-ips is *: X-Forwarded-For and X-Forwarded-Proto are believed from "
     "every client, so every client can spoof its address (the login throttle's key) and scheme"
@@ -41,6 +50,10 @@ def default_connection_limit(settings: Settings, open_files: int) -> int:
     if settings.runs_dispatcher_in_process():
         reserved += settings.dispatch_concurrency
     return max(1, min(MAX_DEFAULT_CONNECTIONS, open_files - reserved))
+
+
+def has_rate_limits(settings: Settings) -> bool:
+    return bool(settings.rate_limit_per_key or settings.rate_limit_per_tenant)
 
 
 def open_files_limit() -> int:
@@ -90,15 +103,25 @@ def serve(
         fail(str(exc))
     if trusted == [TRUST_EVERY_PROXY]:
         typer.echo(EVERY_CLIENT_TRUSTED, err=True)
+    processes = workers or default_workers()
+    os.environ[WORKERS_VARIABLE] = str(processes)  # read by every worker's Settings
+    if processes > 1 and settings.redis_url is None and has_rate_limits(settings):
+        typer.echo(RATE_LIMITS_OFF.format(workers=processes), err=True)
+    # Alembic's lines and the supervisor's (several workers) come before any app is built.
+    configure_logging(settings.log_level, as_json=settings.log_json)
     with reported_failures():
         upgrade(settings)
+    use_multiprocess_directory(processes)  # before the workers start: the group's metrics
     uvicorn.run(
         APP_FACTORY,
         factory=True,
         host=host,
         port=port,
-        workers=workers or default_workers(),
+        workers=processes,
         log_level=settings.log_level.lower(),
+        # No formatters of uvicorn's own: its loggers propagate to the one pipeline
+        # (kit.logging), which each worker's app factory sets up again.
+        log_config=None,
         access_log=access_log,
         # Forwarding headers only from the proxies named (uvicorn alone would trust 127.0.0.1).
         proxy_headers=bool(trusted),

@@ -1,23 +1,22 @@
-"""Prometheus metrics for the platform operator, served at ``/metrics``.
+"""Dispatch's Prometheus metrics (served at ``/metrics`` by :mod:`taskbridge.metrics`).
 
-Queue depth and the age of the oldest due delivery are read from the database at scrape time, so
-any process shows the whole queue; attempt counts are this process's own (a standalone
-``taskbridge dispatcher`` serves its own with ``--metrics-port``).
+Queue depth and the age of the oldest due delivery are read from the database, so any process
+shows the whole queue: with several server processes the most recent reading is the group's.
+Attempt counts are the server processes' (a standalone ``taskbridge dispatcher`` serves its own
+with ``--metrics-port``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from taskbridge.db import session_scope
 from taskbridge.dispatch import repository
 from taskbridge.dispatch.schemas import AttemptOutcome
 from taskbridge.kit.time import utcnow
-from taskbridge.kit.uow import session_factory_of
 
 ATTEMPTS = Counter(
     "taskbridge_dispatch_attempts",
@@ -26,20 +25,22 @@ ATTEMPTS = Counter(
 )
 for _outcome in AttemptOutcome:
     ATTEMPTS.labels(outcome=str(_outcome))
+# The same figure whichever process read it: the latest reading is the group's.
 QUEUE_DEPTH = Gauge(
-    "taskbridge_dispatch_queue_depth", "Pending deliveries, due now or waiting for a retry"
+    "taskbridge_dispatch_queue_depth",
+    "Pending deliveries, due now or waiting for a retry",
+    multiprocess_mode="mostrecent",
 )
 OLDEST_DUE_AGE = Gauge(
     "taskbridge_dispatch_oldest_due_age_seconds",
     "How long the oldest due delivery has been waiting (0 when none is due)",
+    multiprocess_mode="mostrecent",
 )
 DELIVERY_SECONDS = Histogram(
     "taskbridge_dispatch_delivery_seconds",
     "From enqueue to a 2xx, including retries",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 30, 120, 600, 3600, 14400),
 )
-
-router = APIRouter()
 
 
 def record_attempt(outcome: AttemptOutcome) -> None:
@@ -56,10 +57,3 @@ async def refresh_queue_gauges(factory: async_sessionmaker[AsyncSession]) -> Non
         depth, oldest_due = await repository.queue_stats(session, now)
     QUEUE_DEPTH.set(depth)
     OLDEST_DUE_AGE.set(0 if oldest_due is None else max((now - oldest_due).total_seconds(), 0))
-
-
-@router.get("/metrics", include_in_schema=False)
-async def metrics(request: Request) -> Response:
-    """Prometheus text format."""
-    await refresh_queue_gauges(session_factory_of(request))
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

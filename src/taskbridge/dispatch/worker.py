@@ -37,6 +37,7 @@ from taskbridge.dispatch.sender import Attempt, Network, Target, event_body
 from taskbridge.dispatch.wakeups import PgListener, Wakeup
 from taskbridge.kit.outage import database_trouble, outage_of
 from taskbridge.kit.time import utcnow
+from taskbridge.retention.service import purging_in_background
 
 log = structlog.get_logger(__name__)
 
@@ -234,7 +235,11 @@ class Dispatcher:
                 listener = PgListener(self.settings.resolved_database_url(), wakeup)
                 await listener.start()
             try:
-                async with self.recorder.running():
+                # Retention rides along with the dispatchers (never plain API workers).
+                async with (
+                    self.recorder.running(),
+                    purging_in_background(self.settings, self.factory, self.now),
+                ):
                     while not stop.is_set():
                         await self._cycle(wakeup, stop)
                     await self._finish_inflight()

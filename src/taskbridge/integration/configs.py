@@ -7,6 +7,10 @@ before FastAPI's routing and dependency resolution, which cost ten times the ans
 request it cannot answer from fresh cache entries alone (unknown, revoked, expired or unauthorised
 key, catalogue not cached, anything but a plain ``GET``) goes on to the FastAPI route, which loads
 what is missing, answers every error, and is the one documented in OpenAPI.
+
+With rate limits on, an answer from the caches counts against the same quotas as the route
+(:func:`taskbridge.auth.rate_limits.key_checks`) and a spent one is answered here, 429 and all:
+falling through to the route instead would cost the FastAPI dispatch this path exists to skip.
 """
 
 from __future__ import annotations
@@ -20,9 +24,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from taskbridge.auth.permissions import Permission
 from taskbridge.auth.principal import ApiKeyPrincipal
+from taskbridge.auth.rate_limits import key_checks
+from taskbridge.errors import error_body
 from taskbridge.kit.cache import TtlCache
 from taskbridge.kit.crypto import hash_api_key, looks_like_api_key
 from taskbridge.kit.language import preferred_languages
+from taskbridge.kit.metrics import ROUTE_TEMPLATE
+from taskbridge.kit.rate_limit import Exceeded, RateLimits
 from taskbridge.kit.time import utcnow
 from taskbridge.result_types.service import Catalogue, localized_label
 
@@ -87,10 +95,12 @@ class ConfigsFastPath:
         app: ASGIApp,
         keys: TtlCache[str, ApiKeyPrincipal | None],
         catalogues: TtlCache[uuid.UUID, Catalogue],
+        limits: RateLimits | None = None,
     ) -> None:
         self.app = app
         self.keys = keys
         self.catalogues = catalogues
+        self.limits = limits if limits is not None and limits.enforced else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -99,13 +109,21 @@ class ConfigsFastPath:
             and scope["method"] == "GET"
             and not scope["query_string"]
         ):
-            answer = self._from_cache(scope["headers"])
-            if answer is not None:
+            found = self._from_cache(scope["headers"])
+            if found is not None:
+                key, answer = found
+                if self.limits is not None:
+                    exceeded = await self.limits.hit(*key_checks(key))
+                    if exceeded is not None:
+                        answer = _refused(exceeded)
+                scope[ROUTE_TEMPLATE] = CONFIGS_PATH  # counted as the route's answers are
                 await _send(send, answer)
                 return
         await self.app(scope, receive, send)
 
-    def _from_cache(self, raw_headers: list[tuple[bytes, bytes]]) -> ConfigsAnswer | None:
+    def _from_cache(
+        self, raw_headers: list[tuple[bytes, bytes]]
+    ) -> tuple[ApiKeyPrincipal, ConfigsAnswer] | None:
         headers: dict[bytes, bytes] = {}
         for name, value in raw_headers:
             if name in headers:
@@ -124,11 +142,18 @@ class ConfigsFastPath:
         catalogue = self.catalogues.peek(key.tenant_id)
         if catalogue is None:
             return None
-        return configs_answer(
+        return key, configs_answer(
             catalogue,
             _text(headers.get(b"accept-language")),
             _text(headers.get(b"if-none-match")),
         )
+
+
+def _refused(exceeded: Exceeded) -> ConfigsAnswer:
+    """The route's 429, rendered here (the same body and headers as
+    :func:`taskbridge.auth.rate_limits.refusal`)."""
+    body = json.dumps(error_body(429, exceeded.message), separators=(",", ":")).encode()
+    return ConfigsAnswer(429, body, {"content-type": "application/json", **exceeded.headers()})
 
 
 def _text(value: bytes | None) -> str | None:

@@ -8,8 +8,9 @@ and rewrites each operation from its metadata, so a new route is documented righ
 - 400 always (a query string holding NUL, or naming a parameter the route does not read, is
   refused on every route), with the reasons the route gives (body, path, query, the caller's
   headers); 404 for an id in the path; 413 with a body; 408 and 431 (``serve``'s bounds on a
-  request's head), 500 (``x-request-id``) and 503 (``Retry-After``) everywhere, as every route
-  reads the database;
+  request's head), 500 and 503 (``Retry-After``) everywhere, as every route reads the database;
+- ``x-request-id`` on every response (but 408 and 431, which ``serve`` answers before handling a
+  request), and ``requestId`` in the ``Error`` examples;
 - 401/403, ``security`` and header parameters from the route's authentication dependency, as the
   application describes each one (:class:`Caller`; this module knows none of them);
 - every 4xx/5xx in one ``Error`` component, FastAPI's validation schemas removed;
@@ -35,6 +36,7 @@ from taskbridge.errors import OVERLOADED, error_body
 from taskbridge.kit.body import body_model_of, documented_body
 from taskbridge.kit.body_limit import TOO_LARGE
 from taskbridge.kit.http_protocol import HEAD_TOO_LARGE, HEAD_TOO_SLOW, MAX_HEAD_BYTES
+from taskbridge.kit.request_id import WELL_FORMED
 from taskbridge.kit.text import NUL_RULE
 
 ERROR_REF = "#/components/schemas/Error"
@@ -44,6 +46,7 @@ UUID_RULE = (
     "input should be a valid UUID, invalid length: expected length 32 for simple format, found 3"
 )
 UNEXPECTED = "Internal error (request id 6f1c2e0b9a7d4c3e8b5a1f2d3c4b5a69)"
+"""As the server words it (the id also in ``requestId`` and the header)."""
 JSON = "application/json"
 FASTAPI_VALIDATION = ("HTTPValidationError", "ValidationError")
 
@@ -52,11 +55,37 @@ RETRY_AFTER = {
     "required": True,
     "schema": {"type": "integer", "minimum": 0},
 }
-REQUEST_ID = {
-    "description": "The id of this failure in the server's log (also in `message`)",
-    "required": True,
-    "schema": {"type": "string"},
+RATE_LIMIT_FIELDS = {
+    "RateLimit-Policy": {
+        "description": 'On a rate limit\'s refusal: the spent quota, `"<name>";q=<requests>;'
+        "w=<seconds>` (draft-ietf-httpapi-ratelimit-headers)",
+        "required": False,
+        "schema": {"type": "string"},
+    },
+    "RateLimit": {
+        "description": 'On a rate limit\'s refusal: `"<name>";r=0;t=<seconds until a request '
+        "is allowed>`",
+        "required": False,
+        "schema": {"type": "string"},
+    },
 }
+REQUEST_ID = {
+    "description": "The request's id: the client's `X-Request-ID` when well formed, else one "
+    "the server made; in every log line of the request and in an error's `requestId`",
+    "required": True,
+    "schema": {"type": "string", "pattern": f"^{WELL_FORMED.pattern}$"},
+}
+SAMPLE_REQUEST_ID = "6f1c2e0b9a7d4c3e8b5a1f2d3c4b5a69"
+OVERLOAD_REQUEST_ID = {
+    **REQUEST_ID,
+    "required": False,
+    "description": f"{REQUEST_ID['description']} (absent from `serve`'s 503 over its "
+    "connection limit, answered before any request is handled)",
+}
+WITHOUT_REQUEST_ID = frozenset(
+    {HTTPStatus.REQUEST_TIMEOUT, HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE}
+)
+"""Answered only by ``serve``'s protocol, before a request is handled: no id, no ``requestId``."""
 
 
 def error_schemas(extras: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -87,11 +116,19 @@ def error_schemas(extras: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, A
                     "description": "On a 400: every offending field",
                     "items": {"$ref": "#/components/schemas/ErrorDetail"},
                 },
+                "requestId": {
+                    "type": "string",
+                    "description": "The request's id, as in the `x-request-id` header and the "
+                    "server's log; absent only from what `serve` refuses before handling a "
+                    "request (408, 431, a 503 over its connection limit)",
+                },
                 **extras,
             },
             "required": ["statusCode", "error", "message"],
             "additionalProperties": False,
-            "example": error_body(404, f"Task '{SAMPLE_ID}' not found"),
+            "example": error_body(
+                404, f"Task '{SAMPLE_ID}' not found", requestId=SAMPLE_REQUEST_ID
+            ),
         },
     }
 
@@ -251,7 +288,17 @@ def _describe(operation: dict[str, Any], facts: _Facts) -> None:
         by_status.setdefault(refusal.status, []).append(refusal)
     for status, refusals in by_status.items():
         responses[str(status)] = _error_response(_joined(refusals))
-    operation["responses"] = dict(sorted(responses.items()))
+    operation["responses"] = {
+        status: _with_request_id(status, response) for status, response in sorted(responses.items())
+    }
+
+
+def _with_request_id(status: str, response: dict[str, Any]) -> dict[str, Any]:
+    """``response`` with the ``x-request-id`` header every answer of the application carries."""
+    if status.isdigit() and int(status) in WITHOUT_REQUEST_ID:
+        return response
+    header = OVERLOAD_REQUEST_ID if status == str(HTTPStatus.SERVICE_UNAVAILABLE) else REQUEST_ID
+    return {**response, "headers": {**response.get("headers", {}), "x-request-id": header}}
 
 
 def _is_error_status(status: str) -> bool:
@@ -337,12 +384,18 @@ def _error_response(refusal: Refusal) -> dict[str, Any]:
         "content": {
             JSON: {
                 "schema": {"$ref": ERROR_REF},
-                "example": error_body(status, message, **refusal.extra),
+                "example": _example(status, message, refusal.extra),
             }
         },
     }
     if status in (HTTPStatus.TOO_MANY_REQUESTS, HTTPStatus.SERVICE_UNAVAILABLE):
         response["headers"] = {"Retry-After": RETRY_AFTER}
-    if status == HTTPStatus.INTERNAL_SERVER_ERROR:
-        response["headers"] = {"x-request-id": REQUEST_ID}
+    if status == HTTPStatus.TOO_MANY_REQUESTS:
+        response["headers"].update(RATE_LIMIT_FIELDS)
     return response
+
+
+def _example(status: int, message: str, extra: Mapping[str, Any]) -> dict[str, Any]:
+    if status in WITHOUT_REQUEST_ID:
+        return error_body(status, message, **extra)
+    return error_body(status, message, **extra, requestId=SAMPLE_REQUEST_ID)

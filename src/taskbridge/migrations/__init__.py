@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 from taskbridge.config import Settings
 from taskbridge.db import ensure_database_folder
@@ -19,6 +21,13 @@ def alembic_config(settings: Settings) -> Config:
     config.set_main_option("sqlalchemy.url", settings.resolved_database_url())
     config.attributes["configure_logger"] = False
     return config
+
+
+@cache
+def migration_heads() -> frozenset[str]:
+    """The revisions ``taskbridge db upgrade`` brings a database to (``head``), read from the
+    shipped scripts once per process: they cannot change under a running process."""
+    return frozenset(ScriptDirectory(SCRIPT_LOCATION).get_heads())
 
 
 def upgrade(settings: Settings, revision: str = "head") -> None:

@@ -16,6 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from taskbridge.config import Settings
 from taskbridge.errors import AppError, note_database_trouble, retry_after, validation_failure
 from taskbridge.kit.outage import DRIVER_ERRORS, Trouble
+from taskbridge.kit.request_id import current_request_id
 from taskbridge.web.context import SignInRequired
 from taskbridge.web.pages.invitations import router as invitations_router
 from taskbridge.web.pages.sign_in import router as sign_in_router
@@ -82,7 +83,7 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
     trouble = note_database_trouble(request, exc)  # one wrapped in an error of another type
     if trouble is not None:
         return _unavailable_page(request, trouble)
-    request_id = uuid.uuid4().hex
+    request_id = current_request_id() or uuid.uuid4().hex
     log.error("unexpected_panel_error", request_id=request_id, path=request.url.path, exc_info=exc)
     return render(request, "error.html", 500, message=f"Internal error (request id {request_id})")
 

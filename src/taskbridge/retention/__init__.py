@@ -1,0 +1,1 @@
+"""Retention: rows whose purpose has passed are deleted in the background, in small batches."""
