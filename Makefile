@@ -7,6 +7,9 @@ PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 8000
 TEST_PG_URL ?= postgresql://postgres@127.0.0.1:5432/taskbridge_test
+# Each pass counts its rate limits in a Redis database of its own: the two passes run at once.
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+TEST_PG_REDIS_URL ?= redis://127.0.0.1:6379/10
 PYTEST_ARGS ?=
 
 .PHONY: help
@@ -30,12 +33,28 @@ run: install ## Migrate, seed the demo tenant, serve on http://$(HOST):$(PORT)
 	$(UV) run --frozen taskbridge serve --host $(HOST) --port $(PORT)
 
 .PHONY: test
-test: install ## Run the whole suite on SQLite, then on PostgreSQL ($(TEST_PG_URL))
-	@echo "== tests on SQLite"
-	$(UV) run --frozen pytest $(PYTEST_ARGS)
-	@echo "== tests on PostgreSQL"
+test: install ## The whole suite on SQLite and on PostgreSQL ($(TEST_PG_URL)), both passes at once
 	@$(UV) run --frozen python -m tests.create_database "$(TEST_PG_URL)"
-	TASKBRIDGE_TEST_DATABASE_URL="$(TEST_PG_URL)" $(UV) run --frozen pytest $(PYTEST_ARGS)
+	@echo "== tests on SQLite and on PostgreSQL at the same time (PostgreSQL's output follows SQLite's)"
+	@log=$$(mktemp); \
+	TASKBRIDGE_TEST_DATABASE_URL="$(TEST_PG_URL)" TASKBRIDGE_TEST_REDIS_URL="$(TEST_PG_REDIS_URL)" \
+		$(UV) run --frozen pytest $(PYTEST_ARGS) >"$$log" 2>&1 & pg=$$!; \
+	echo "== tests on SQLite"; \
+	TASKBRIDGE_TEST_REDIS_URL="$(TEST_REDIS_URL)" $(UV) run --frozen pytest $(PYTEST_ARGS); sqlite=$$?; \
+	wait $$pg; postgres=$$?; \
+	echo "== tests on PostgreSQL"; cat "$$log"; rm -f "$$log"; \
+	echo "== SQLite pass exit $$sqlite, PostgreSQL pass exit $$postgres"; \
+	test $$sqlite = 0 && test $$postgres = 0
+
+.PHONY: test-sqlite
+test-sqlite: install ## The whole suite on SQLite only
+	TASKBRIDGE_TEST_REDIS_URL="$(TEST_REDIS_URL)" $(UV) run --frozen pytest $(PYTEST_ARGS)
+
+.PHONY: test-pg
+test-pg: install ## The whole suite on PostgreSQL only ($(TEST_PG_URL))
+	@$(UV) run --frozen python -m tests.create_database "$(TEST_PG_URL)"
+	TASKBRIDGE_TEST_DATABASE_URL="$(TEST_PG_URL)" TASKBRIDGE_TEST_REDIS_URL="$(TEST_PG_REDIS_URL)" \
+		$(UV) run --frozen pytest $(PYTEST_ARGS)
 
 FUZZ_PG_URL ?= postgresql://postgres@127.0.0.1:5432/taskbridge_fuzz
 FUZZ_ARGS ?=

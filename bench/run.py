@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import tempfile
+import urllib.request
 from pathlib import Path
 
 from bench import dataset
@@ -30,6 +31,14 @@ NEVER_REACHED = "100000000/minute"
 """Rate limits counted on every request but never refusing one: the rows measure their cost."""
 CONFIGS_LIMITED = "PG GET configs, rate limits on (Redis)"
 CONFIGS_LIMITED_IN_MEMORY = "PG GET configs, rate limits on (memory, one process)"
+FIRST_PAGE = "PG GET tasks first page (20)"
+DEEP_PAGE = "PG GET tasks deep page (cursor, 20)"
+SQLITE_PAGE = "SQLite GET tasks first page (20, 100,000 tasks)"
+SQLITE_POST = "SQLite POST result"
+PAGE_LIMIT_NAMES = {
+    FIRST_PAGE: "bare page, one statement (limit)",
+    DEEP_PAGE: "bare deep page, one statement (limit)",
+}
 
 
 def _wanted(args: argparse.Namespace, name: str) -> bool:
@@ -43,13 +52,58 @@ def _ratio(m: Measurement, limit: Measurement | None) -> Measurement:
     return m
 
 
+def _cpu_columns(m: Measurement) -> str:
+    cpu = "" if m.cpu_ms is None else f"{m.cpu_ms:.3f}"
+    ratio = "" if m.cpu_ratio is None else f"{m.cpu_ratio:.2f}"
+    return f"{cpu} | {ratio}"
+
+
+def _body(port: int, key: str, path: str) -> bytes:
+    """One GET's status and body (a hang guard of 10 s)."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"x-api-key": key})
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (http on loopback)
+        body: bytes = response.read()
+        return body
+
+
 def _measure(
-    name: str, script: str, args: list[str], env: dict[str, str], *, warmup: int = 2
+    name: str,
+    script: str,
+    args: list[str],
+    env: dict[str, str],
+    *,
+    warmup: int = 2,
+    expected: bytes | None = None,
 ) -> tuple[Measurement, float]:
-    """One scenario on a fresh server, so a slow scenario's backlog cannot spill into the next."""
+    """One scenario on a fresh server, so a slow scenario's backlog cannot spill into the next.
+
+    With ``expected`` (its limit's answer), the server's answer must be those bytes, or the
+    benchmark stops: a ratio to a limit that renders something else would mean nothing."""
     with running_server("taskbridge.app:create_app", factory=True, env=env) as (port, server):
-        measured = run_wrk(name, port, script, args, warmup=warmup)
+        if expected is not None:
+            got = _body(port, args[0], args[1])
+            if got != expected:
+                raise SystemExit(
+                    f"{name}: taskbridge's answer differs from its limit's\n"
+                    f"taskbridge: {got[:600]!r}\nlimit:      {expected[:600]!r}"
+                )
+        measured = run_wrk(name, port, script, args, warmup=warmup, server_pid=server.pid)
         return measured, peak_rss_mb(server)
+
+
+def _page_limit(
+    args: argparse.Namespace, tenant_id: str, name: str, path: str
+) -> tuple[Measurement, bytes]:
+    """The bare page app (``bench/bare_page.py``) on ``path``, measured just before the row
+    ``name`` (the machine's load drifts): its measurement and the bytes it answered."""
+    env = {
+        "BARE_PAGE_DSN": args.postgres.replace("postgresql+asyncpg://", "postgresql://"),
+        "BARE_PAGE_TENANT": tenant_id,
+    }
+    with running_server("bench.bare_page:app", factory=False, env=env) as (port, server):
+        body = _body(port, "-", path)
+        limit = run_wrk(PAGE_LIMIT_NAMES[name], port, "get.lua", ["-", path], server_pid=server.pid)
+        return limit, body
 
 
 def _postgres_rows(args: argparse.Namespace, limit: Measurement) -> tuple[list[Measurement], float]:
@@ -62,13 +116,14 @@ def _postgres_rows(args: argparse.Namespace, limit: Measurement) -> tuple[list[M
     with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as ids:
         ids.write("\n".join(http_ids))
     key = bench.key
+    page_paths = {FIRST_PAGE: f"{TASKS}?per_page=20", DEEP_PAGE: f"{TASKS}?cursor={deep}"}
     scenarios: list[tuple[str, str, list[str]]] = [
         ("PG GET configs", "get.lua", [key, CONFIGS]),
         (CONFIGS_LIMITED, "get.lua", [key, CONFIGS]),
         (CONFIGS_LIMITED_IN_MEMORY, "get.lua", [key, CONFIGS]),
-        ("PG GET tasks first page (20)", "get.lua", [key, f"{TASKS}?per_page=20"]),
+        (FIRST_PAGE, "get.lua", [key, page_paths[FIRST_PAGE]]),
         ("PG GET tasks first page (100)", "get.lua", [key, f"{TASKS}?per_page=100"]),
-        ("PG GET tasks deep page (cursor, 20)", "get.lua", [key, f"{TASKS}?cursor={deep}"]),
+        (DEEP_PAGE, "get.lua", [key, page_paths[DEEP_PAGE]]),
         *(
             (f"PG GET tasks filtered ({query})", "get.lua", [key, f"{TASKS}?{query}"])
             for query in ("status=COMPLETED", "channel=SMS", "external_commerce_id=COM-0042")
@@ -92,14 +147,30 @@ def _postgres_rows(args: argparse.Namespace, limit: Measurement) -> tuple[list[M
     for name, script, script_args in scenarios:
         if not _wanted(args, name):
             continue
+        page_limit = None
+        if name in page_paths:
+            page_limit = _page_limit(args, str(bench.tenant_id), name, page_paths[name])
         measured, peak = _measure(
-            name, script, script_args, env_of.get(name, env), warmup=0 if "POST" in name else 2
+            name,
+            script,
+            script_args,
+            env_of.get(name, env),
+            warmup=0 if "POST" in name else 2,
+            expected=None if page_limit is None else page_limit[1],
         )
         rows.append(measured)
+        if page_limit is not None:
+            _ratio(measured, page_limit[0])
+            if measured.cpu_ms and page_limit[0].cpu_ms:
+                measured.cpu_ratio = page_limit[0].cpu_ms / measured.cpu_ms
+            rows.append(page_limit[0])
         rss = max(rss, peak)
     for row in rows:
         if row.name.startswith("PG GET configs"):
             _ratio(row, limit)
+            # Its tail beside the limit's, in the same run (target: at most 3×).
+            if limit.p99_ms:
+                row.limit_name = f"{limit.name}; p99 {row.p99_ms / limit.p99_ms:.1f}× its p99"
     if not rows or rows[-1].name != "PG POST result":
         return rows, rss
     url = args.postgres.replace("postgresql+asyncpg://", "postgresql://")
@@ -114,7 +185,7 @@ def _postgres_rows(args: argparse.Namespace, limit: Measurement) -> tuple[list[M
     return rows, rss
 
 
-def _sqlite_row(args: argparse.Namespace, db_limit: Measurement | None) -> Measurement:
+def _sqlite_rows(args: argparse.Namespace, db_limit: Measurement | None) -> list[Measurement]:
     folder = Path(tempfile.mkdtemp(prefix="taskbridge-bench-"))
     settings = Settings(data_dir=folder)
     upgrade(settings)
@@ -123,23 +194,28 @@ def _sqlite_row(args: argparse.Namespace, db_limit: Measurement | None) -> Measu
     with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as ids:
         ids.write("\n".join(ready))
     env = {"TASKBRIDGE_DATA_DIR": str(folder), "TASKBRIDGE_DATABASE_URL": "", **NO_LIMITS}
-    with running_server("taskbridge.app:create_app", factory=True, env=env) as (port, _server):
-        return _ratio(
-            run_wrk("SQLite POST result", port, "submit.lua", [bench.key, ids.name], warmup=0),
-            db_limit,
-        )
+    rows: list[Measurement] = []
+    if _wanted(args, SQLITE_PAGE):
+        page, _ = _measure(SQLITE_PAGE, "get.lua", [bench.key, f"{TASKS}?per_page=20"], env)
+        rows.append(page)
+    if _wanted(args, SQLITE_POST):
+        with running_server("taskbridge.app:create_app", factory=True, env=env) as (port, _):
+            script_args = [bench.key, ids.name]
+            post = run_wrk(SQLITE_POST, port, "submit.lua", script_args, warmup=0)
+        rows.append(_ratio(post, db_limit))
+    return rows
 
 
 def render(rows: list[Measurement], rss: float) -> str:
     lines = [
-        "| Scenario | req/s | p50 ms | p99 ms | errors | ratio | to |",
-        "|---|---:|---:|---:|---:|---:|---|",
+        "| Scenario | req/s | p50 ms | p99 ms | errors | ratio | to | CPU ms/req | CPU ratio |",
+        "|---|---:|---:|---:|---:|---:|---|---:|---:|",
     ]
     for m in rows:
         ratio = "" if m.ratio is None else f"{m.ratio:.2f}"
         lines.append(
             f"| {m.name} | {m.requests_per_second:,.0f} | {m.p50_ms:.2f} | {m.p99_ms:.2f} | "
-            f"{m.errors} | {ratio} | {m.limit_name or ''} |"
+            f"{m.errors} | {ratio} | {m.limit_name or ''} | {_cpu_columns(m)} |"
         )
     lines.append(f"\nPeak RSS of the taskbridge server process: {rss:.0f} MB")
     return "\n".join(lines)
@@ -168,8 +244,8 @@ def main() -> None:
     rows, rss = _postgres_rows(args, limit)
     rows.insert(0, limit)
     db_limit = next((m for m in rows if m.name.startswith("asyncpg")), None)
-    if not args.skip_sqlite and _wanted(args, "SQLite POST result"):
-        rows.append(_sqlite_row(args, db_limit))
+    if not args.skip_sqlite and (_wanted(args, SQLITE_POST) or _wanted(args, SQLITE_PAGE)):
+        rows.extend(_sqlite_rows(args, db_limit))
     table = render(rows, rss)
     print(table)
     RESULTS.mkdir(exist_ok=True)

@@ -118,6 +118,16 @@ UNDECLARABLE = [
         "a cursor is opaque and signed by the server: only one it issued is valid",
     ),
     Refusal(
+        "GET /api/integration/events",
+        re.compile(r"^after: is not a cursor this server issued"),
+        "a cursor is opaque and signed by the server: only one it issued is valid",
+    ),
+    Refusal(
+        "GET /api/audit-log",
+        re.compile(r"^(cursor: is not a cursor this server issued|to: must be after `from`)"),
+        "a cursor is opaque and signed by the server; no schema can order two parameters",
+    ),
+    Refusal(
         "POST /api/auth/change-password",
         re.compile(r"^current_password: is not your current password"),
         "the current password is a secret the fuzzer does not hold",

@@ -97,7 +97,15 @@ def _settings(database: str, folder: Path, pg_url: str) -> Settings:
 @contextmanager
 def _serving(settings: Settings, folder: Path) -> Iterator[Server]:
     # Dispatch endpoints on loopback: the seeded webhook, and fuzzed URLs, never leave the machine.
-    env = server_env(settings, TASKBRIDGE_DISPATCH_ALLOW_PRIVATE_NETWORKS="true")
+    # The event feed holds an empty read up to `wait` seconds (30): every generated case that reads
+    # past the seeded events (a cursor taken from a response, a type nothing has) would cost that
+    # long, so the served feed never holds a read (TASKBRIDGE_EVENT_MAX_WAIT_SECONDS=0: answers
+    # stay the same, only sooner). Long polling itself is tested in tests/events/.
+    env = server_env(
+        settings,
+        TASKBRIDGE_DISPATCH_ALLOW_PRIVATE_NETWORKS="true",
+        TASKBRIDGE_EVENT_MAX_WAIT_SECONDS="0",
+    )
     server = start_server(env, folder)
     _children.add(server.process)
     try:

@@ -36,6 +36,7 @@ from taskbridge.kit.metrics import (
     HttpMetrics,
     forget_dead_processes,
 )
+from taskbridge.kit.request_id import RequestIds
 from taskbridge.metrics import LOOPBACK_ONLY, TOKEN_REQUIRED
 from taskbridge.result_types.service import Catalogue
 from tests.factories import World, build_world
@@ -150,7 +151,9 @@ async def test_configs_answered_from_the_caches_count_as_the_configs_route(
     catalogues = TtlCache[uuid.UUID, Catalogue](60)
     await keys.get(hash_api_key(world.key), lambda: _value(principal))
     await catalogues.get(world.tenant.id, lambda: _value(catalogue))
-    fast = HttpMetrics(ConfigsFastPath(route_stand_in, keys=keys, catalogues=catalogues))
+    fast = RequestIds(
+        ConfigsFastPath(route_stand_in, keys=keys, catalogues=catalogues), HttpMetrics()
+    )
     async with client_of(app) as scraper:
         before = await scrape(scraper)
         async with httpx.AsyncClient(
@@ -282,7 +285,9 @@ async def test_an_unhandled_error_is_counted_as_the_500_it_becomes() -> None:
     labels = {"method": "DELETE", "route": UNMATCHED, "status": "500"}
     before = REGISTRY.get_sample_value(REQUESTS, labels) or 0.0
     with pytest.raises(RuntimeError):
-        await HttpMetrics(failing)({"type": "http", "method": "DELETE"}, _nothing, _ignore)
+        await RequestIds(failing, HttpMetrics())(
+            {"type": "http", "method": "DELETE", "headers": []}, _nothing, _ignore
+        )
     assert REGISTRY.get_sample_value(REQUESTS, labels) == before + 1
 
 

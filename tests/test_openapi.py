@@ -168,6 +168,7 @@ def test_operation_ids_are_short_stable_and_unique(document: dict[str, Any]) -> 
         ("get", "/api/integration/activities/tasks/{activity_id}"): "getTask",
         ("post", "/api/integration/activity-results/tasks"): "submitTaskResult",
         ("get", "/api/integration/me"): "getCurrentApiKey",
+        ("get", "/api/integration/events"): "listEvents",
     }
 
 

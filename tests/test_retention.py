@@ -159,7 +159,13 @@ async def test_rows_past_their_horizon_go_in_batches_and_nothing_else_is_touched
     assert purged == retention.Purged(idempotency_records=5, login_failures=5, delivery_attempts=6)
     # Two rows per statement, until one deletes fewer: 5 rows take 2 + 2 + 1; 6 take 2 + 2 + 2
     # and a fourth statement that finds none.
-    assert deletes == {"idempotency_records": 3, "login_failures": 3, "delivery_attempts": 4}
+    assert deletes == {
+        "idempotency_records": 3,
+        "login_failures": 3,
+        "delivery_attempts": 4,
+        "audit_entries": 1,
+        "events": 1,
+    }
     assert await _ids(f, IdempotencyRecord) == valid
     assert expired.isdisjoint(await _ids(f, IdempotencyRecord))
     assert await _ids(f, LoginFailure) == recent_failures
@@ -216,6 +222,7 @@ async def test_db_purge_uses_the_configured_retention_and_prints_counts(
         "idempotencyRecords": 0,
         "loginFailures": 0,
         "deliveryAttempts": 1,
+        "auditEntries": 0,
     }
     assert await _ids(session_factory, DeliveryAttempt) == {kept}
     text = (await cli.ok("db", "purge")).stdout

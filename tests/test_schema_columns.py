@@ -26,9 +26,11 @@ from taskbridge.models import Base
 
 DOMAIN_TABLES: dict[str, set[str]] = {
     "activities": {"activities", "activity_events"},
+    "audit": {"audit_entries"},
     "auth": {"api_keys"},
     "commerces": {"commerces"},
     "dispatch": {"dispatch_configs", "deliveries", "delivery_attempts"},
+    "events": {"events"},
     "idempotency": {"idempotency_records"},
     "operators": {"operators"},
     "result_types": {"result_types"},

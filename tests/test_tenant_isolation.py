@@ -31,7 +31,15 @@ from taskbridge.db import session_scope
 from taskbridge.dispatch import service as dispatch
 from taskbridge.dispatch.schemas import DispatchConfigCreate, Provider
 from taskbridge.kit.time import utcnow
-from taskbridge.models import Base, Delivery, LoginFailure, Membership, Tenant, User
+from taskbridge.models import (
+    AuditEntry,
+    Base,
+    Delivery,
+    LoginFailure,
+    Membership,
+    Tenant,
+    User,
+)
 from taskbridge.operators import service as operators
 from taskbridge.operators.schemas import OperatorItem, OperatorType
 from taskbridge.result_types import service as result_types
@@ -168,6 +176,7 @@ PROBES: dict[tuple[str, str], Builder] = {
         Probe(REJECTED, json=_submission(a.task_id, "COM-001", t.code)),
     ],
     ("GET", "/api/integration/me"): _own(),
+    ("GET", "/api/integration/events"): _own(),
     ("POST", "/api/api-keys"): lambda _t, _a: [
         Probe(OWN, json={"name": "probe", "permissions": ["VIEW_ACTIVITIES"]})
     ],
@@ -279,6 +288,7 @@ PROBES: dict[tuple[str, str], Builder] = {
     ("POST", "/api/activities/tasks/{activity_id}/dispatch"): _missing(
         "activity_id", "activity_id"
     ),
+    ("GET", "/api/audit-log"): _filtered(("actor", "user_email"), ("target_id", "user_id")),
 }
 
 
@@ -414,6 +424,9 @@ async def _rows_of(
             if table.name == LoginFailure.__tablename__:
                 continue  # sign-in failures count per email and address, in no tenant
             stmt = select(table)
+            if table.name == AuditEntry.__tablename__:
+                # A failed sign-in at B's person is B's to see: the one row a probe may add.
+                stmt = stmt.where(table.c.action != "auth.sign_in_failed")
             if "tenant_id" in table.c:
                 stmt = stmt.where(table.c.tenant_id == tenant_id)
             elif table.name == Tenant.__tablename__:

@@ -192,6 +192,27 @@ class Settings(BaseSettings):
         description="Days a delivery attempt of a closed delivery is kept before the background "
         "purge deletes it.",
     )
+    event_retention_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Days an event stays in the feed (GET /api/integration/events); a cursor "
+        "older than that is answered 410.",
+    )
+    event_max_wait_seconds: int = Field(
+        default=30,
+        ge=0,
+        le=30,
+        description="The longest a feed read with `wait` is held open (it may answer sooner): "
+        "keep it below the read timeout of any proxy in front.",
+    )
+    audit_retention_days: int = Field(
+        default=365,
+        ge=1,
+        le=36500,
+        description="Days an audit log entry (an administrator's change or a sign-in) is kept "
+        "before the background purge deletes it.",
+    )
     forwarded_allow_ips: str = Field(
         default="",
         description="Proxies (addresses or networks, comma-separated, or *) whose "

@@ -31,6 +31,19 @@ busy 2-core machine), so writers wait one out instead of failing; below the time
 for an answer."""
 
 
+def read_only_options(engine: AsyncEngine) -> dict[str, Any]:
+    """Execution options for connections that only read, one statement at a time: no ``BEGIN``
+    or ``COMMIT`` round trips (each statement sees its own snapshot).
+
+    PostgreSQL: ``AUTOCOMMIT`` (asyncpg then sends the statement alone; the pool restores the
+    isolation level on return, without a round trip). SQLite: :data:`UNLOCKED_READ`, which also
+    keeps a read from queueing behind the one writer.
+    """
+    if engine.dialect.name == "sqlite":
+        return {UNLOCKED_READ: True}
+    return {"isolation_level": "AUTOCOMMIT"}
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
     """WAL, durable commits, enforced foreign keys, and write-intent transactions.
 
@@ -42,10 +55,12 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # The busy timeout first: switching to WAL needs a lock a writer may hold, and without
+        # the timeout a connection opened meanwhile would fail at once instead of waiting.
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

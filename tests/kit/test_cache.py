@@ -143,6 +143,66 @@ async def test_a_due_entry_is_served_while_it_reloads_in_the_background() -> Non
     assert cache.peek("k") == 2
 
 
+async def test_a_peek_serves_a_due_entry_while_its_reload_runs_never_past_the_ttl() -> None:
+    """The configs fast path peeks: once one request started the reload, the others of those
+    milliseconds stay on the fast path instead of all taking the full route."""
+    clock = Clock()
+    cache: TtlCache[str, int] = TtlCache(0.5, refresh_after=0.25, clock=clock)
+    release = asyncio.Event()
+    loads = 0
+
+    async def load() -> int:
+        nonlocal loads
+        loads += 1
+        if loads > 1:
+            await release.wait()
+        return loads
+
+    assert await cache.get("k", load) == 1
+    clock.now += 0.3
+    assert cache.peek("k") is None, "nobody reloads it yet: left to get()"
+    assert await cache.get("k", load) == 1
+    await asyncio.sleep(0)
+    assert loads == 2
+    assert cache.peek("k") == 1, "served while the reload runs"
+    clock.now += 0.2
+    assert cache.peek("k") is None, "never past the ttl, reload or not"
+    release.set()
+    await asyncio.sleep(0.01)
+    assert cache.peek("k") == 2
+
+
+async def test_a_reader_without_a_loader_reloads_a_due_entry_with_the_last_one_given() -> None:
+    clock = Clock()
+    cache: TtlCache[str, int] = TtlCache(0.5, refresh_after=0.25, clock=clock)
+    release = asyncio.Event()
+    loads = 0
+
+    async def load() -> int:
+        nonlocal loads
+        loads += 1
+        if loads > 1:
+            await release.wait()
+        return loads
+
+    assert cache.peek_or_refresh("k") is None, "nothing cached: nothing to reload it with"
+    assert await cache.get("k", load) == 1
+    clock.now += 0.3
+    assert [cache.peek_or_refresh("k") for _ in range(3)] == [1, 1, 1], "served meanwhile"
+    await asyncio.sleep(0)
+    assert loads == 2, "one reload for all of them"
+    release.set()
+    await asyncio.sleep(0.01)
+    assert cache.peek_or_refresh("k") == 2
+    clock.now += 0.5
+    assert cache.peek_or_refresh("k") is None, "never past the ttl"
+    cache.invalidate("k")
+    assert await cache.get("k", load) == 3
+    clock.now += 0.3
+    cache.invalidate()
+    assert cache.peek_or_refresh("k") is None, "invalidated: forgotten, loader and all"
+
+
 async def test_an_entry_is_never_served_past_its_ttl_even_while_reloading() -> None:
     clock = Clock()
     cache: TtlCache[str, int] = TtlCache(0.5, refresh_after=0.25, clock=clock)
@@ -193,3 +253,46 @@ async def test_a_reload_cancelled_before_it_ran_blocks_no_reader() -> None:
     await asyncio.sleep(0)
     clock.now += 0.3
     assert await asyncio.wait_for(cache.get("k", load), timeout=1) == 1
+
+
+async def test_a_large_count_is_recounted_in_the_background_with_its_own_loader() -> None:
+    """Past a third of the ttl, a read of a large total answers at once and starts ``recount``
+    (never ``load``, which may use the reader's session); small totals stay exact."""
+    clock = Clock()
+    counts: LargeCountCache[str] = LargeCountCache(30.0, exact_below=100, clock=clock)
+    recounted = asyncio.Event()
+    used: list[str] = []
+
+    async def load() -> int:
+        used.append("load")
+        return 500
+
+    async def recount() -> int:
+        used.append("recount")
+        recounted.set()
+        return 700
+
+    assert await counts.count("k", load, recount=recount) == 500
+    clock.now += 9.0
+    assert await counts.count("k", load, recount=recount) == 500
+    assert used == ["load"], "fresh: neither counts again"
+    clock.now += 2.0
+    assert await counts.count("k", load, recount=recount) == 500, "due: answered at once"
+    await asyncio.wait_for(recounted.wait(), 5)
+    await asyncio.sleep(0)
+    assert await counts.count("k", load, recount=recount) == 700
+    assert used == ["load", "recount"]
+
+
+async def test_a_total_that_shrinks_below_the_bound_is_exact_from_its_next_count() -> None:
+    clock = Clock()
+    counts: LargeCountCache[str] = LargeCountCache(30.0, exact_below=100, clock=clock)
+    values = iter([500, 40, 41])
+
+    async def count() -> int:
+        return next(values)
+
+    assert await counts.count("k", count) == 500
+    clock.now += 30.0
+    assert await counts.count("k", count) == 40, "expired: counted again"
+    assert await counts.count("k", count) == 41, "below the bound: counted every time"

@@ -14,6 +14,8 @@ PAGES = [
     "/admin/",
     "/admin/result-types",
     "/admin/api-keys",
+    "/admin/dispatch-configs",
+    "/admin/deliveries",
     "/admin/commerces",
     "/admin/operators",
     "/admin/tasks",

@@ -14,11 +14,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from taskbridge.activities import publishing
 from taskbridge.activities.repository import ActivityRepository
 from taskbridge.activities.schemas import TaskCreate
 from taskbridge.activities.status import ActivityOrigin, ActivityStatus
 from taskbridge.dispatch import outbox
 from taskbridge.errors import Conflict
+from taskbridge.events.schemas import EventType
 from taskbridge.kit.time import utcnow
 
 CREATED = "created"
@@ -78,9 +80,10 @@ async def ids_by_provider_id(
 async def create_tasks(
     session: AsyncSession, tenant_id: uuid.UUID, tasks: Sequence[NewTask], *, actor: str
 ) -> list[uuid.UUID]:
-    """What ``create_task`` does for each task, in three statements: the tasks, their first
-    events, their deliveries. The caller has checked, in this transaction, that no key or
-    provider id is taken (the unique constraints refuse the whole batch otherwise)."""
+    """What ``create_task`` does for each task, in a few statements: the tasks, their first
+    events, their deliveries, their feed events (read back in chunks, one insert). The caller
+    has checked, in this transaction, that no key or provider id is taken (the unique
+    constraints refuse the whole batch otherwise)."""
     now = utcnow()
     rows = [
         {**task_columns(t.data, t.commerce_id, t.operator_id), "created_at": now, "updated_at": now}
@@ -100,4 +103,6 @@ async def create_tasks(
     ]
     await ActivityRepository(session, tenant_id).insert_tasks(rows, events)
     await outbox.enqueue_many(session, tenant_id, [(row["id"], row["channel"]) for row in rows])
+    created = [(EventType.TASK_CREATED, row["id"]) for row in rows]
+    await publishing.publish_tasks(session, tenant_id, created)
     return [row["id"] for row in rows]

@@ -8,6 +8,7 @@ shapes are models validated from it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from taskbridge.activities.repository import TaskRow
@@ -18,9 +19,16 @@ from taskbridge.models import ActivityEvent, ActivityResult
 from taskbridge.results.presenters import present_result_history, result_document
 
 
+@lru_cache(maxsize=256)
+def _status_fields(status: str, locale: str) -> tuple[str, str, str]:
+    """``status``, ``lifecycleStatus`` and its label in ``locale`` (Spanish by default)."""
+    view = STATUS_VIEWS[status]
+    return view.status.value, view.lifecycle, view.labels.get(locale, view.labels["es"])
+
+
 def task_document(row: TaskRow, locale: str) -> dict[str, Any]:
     """The task as the integration API (and a push) shows it, ready for a JSON encoder."""
-    view = STATUS_VIEWS[row.status]
+    status, lifecycle, label = _status_fields(row.status, locale)
     is_failed = row.status == ActivityStatus.FAILED
     occurred_at = row.occurred_at
     parent = row.parent_activity_id
@@ -28,14 +36,14 @@ def task_document(row: TaskRow, locale: str) -> dict[str, Any]:
         "id": str(row.id),
         "activityOrigin": row.origin,
         "type": row.type,
-        "status": view.status.value,
+        "status": status,
         "channel": row.channel,
         "scheduledAt": format_timestamp(row.scheduled_at),
         "occurredAt": None if occurred_at is None else format_timestamp(occurred_at),
         "createdAt": format_timestamp(row.created_at),
         "updatedAt": format_timestamp(row.updated_at),
-        "lifecycleStatus": view.lifecycle,
-        "lifecycleStatusLabel": view.labels.get(locale, view.labels["es"]),
+        "lifecycleStatus": lifecycle,
+        "lifecycleStatusLabel": label,
         "lifecycleStatusDetail": row.last_dispatch_error if is_failed else None,
         "canForceRetryDispatch": is_failed,
         "commerceExternalId": row.commerce_external_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -19,6 +19,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    literal_column,
     select,
     tuple_,
 )
@@ -193,24 +194,36 @@ def _count_statement(filters: frozenset[str]) -> Select[*tuple[Any, ...]]:
     return select(func.count()).select_from(activities).where(_a.tenant_id == _TENANT, *conditions)
 
 
-@cache
-def _page_statement(filters: frozenset[str], *, keyset: bool) -> Select[*tuple[Any, ...]]:
+PAGE_STATEMENTS = 2048
+"""Page statements kept built: one per combination of filters, page size and kind in use."""
+
+
+@lru_cache(maxsize=PAGE_STATEMENTS)
+def _page_statement(
+    filters: frozenset[str], limit: int, *, keyset: bool, offset: bool
+) -> Select[*tuple[Any, ...]]:
     """A page ordered by ``scheduled_at`` desc, then id desc: after the cursor when ``keyset``,
-    else at an offset.
+    else at an offset (none at all on page 1, when not ``offset``).
 
     The page's ids are chosen first, on ``activities`` alone (an index walk, at any depth),
     and only those rows are joined to their commerce, operator and current result: the cost of
     the joins never grows with the offset, whatever the planner believes about the tables.
+
+    The page size is written into the SQL as a literal (page sizes are 2..101 rows with the
+    look-ahead row: at most 100 statements per filter combination). A bound ``LIMIT $n`` makes
+    PostgreSQL's generic plan unusable, so it would plan every execution anew (three times
+    the page's own run time); with the literal and no ``OFFSET 0``, the prepared statement of
+    a pooled connection keeps its generic plan after five executions.
     """
     conditions = [_CONDITIONS[name] for name in sorted(filters) if name in _CONDITIONS]
     ids = select(_a.id, _a.scheduled_at).where(_a.tenant_id == _TENANT, *conditions)
     ids = ids.order_by(_a.scheduled_at.desc(), _a.id.desc()).limit(
-        bindparam("limit", type_=Integer)
+        literal_column(str(int(limit)), Integer)
     )
     if keyset:
         after = tuple_(_param("after_at", _a.scheduled_at), _param("after_id", _a.id))
         ids = ids.where(tuple_(_a.scheduled_at, _a.id) < after)
-    else:
+    elif offset:
         ids = ids.offset(bindparam("offset", type_=Integer))
     page = ids.subquery("page")
     return _task_rows(page).order_by(page.c.scheduled_at.desc(), page.c.id.desc())
@@ -220,20 +233,23 @@ class ActivityRepository(TenantRepository):
     async def count_tasks(self, filters: TaskFilters) -> int:
         params = _filter_params(self.tenant_id, filters)
         stmt = _count_statement(frozenset(params))
-        return int(await self.session.scalar(stmt, params) or 0)
+        connection = await self.session.connection()
+        return int((await connection.execute(stmt, params)).scalar() or 0)
 
     async def list_tasks(
         self, filters: TaskFilters, *, offset: int, limit: int, after: Cursor | None
     ) -> list[TaskRow]:
         """A page ordered by ``scheduled_at`` desc, then id desc; keyset when ``after`` is set."""
         params = _filter_params(self.tenant_id, filters)
-        stmt = _page_statement(frozenset(params), keyset=after is not None)
-        params["limit"] = limit
+        keyset, skip = after is not None, after is None and offset > 0
+        stmt = _page_statement(frozenset(params), limit, keyset=keyset, offset=skip)
         if after is not None:
             params.update(after_at=after.at, after_id=after.id)
-        else:
+        elif skip:
             params["offset"] = offset
-        return [_task_row(row) for row in (await self.session.execute(stmt, params)).all()]
+        # Core on the session's connection: the ORM's execution layer adds nothing to plain rows.
+        connection = await self.session.connection()
+        return [_task_row(row) for row in (await connection.execute(stmt, params)).all()]
 
     async def get_task(self, activity_id: uuid.UUID) -> TaskRow | None:
         params = {"tenant_id": self.tenant_id, "activity_id": activity_id}

@@ -10,7 +10,7 @@ from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from taskbridge.activities import creation
+from taskbridge.activities import creation, publishing
 from taskbridge.activities.repository import ActivityRepository, TaskRow
 from taskbridge.activities.schemas import TaskCreate, TaskFilters
 from taskbridge.activities.status import TRANSITIONS, ActivityOrigin, ActivityStatus
@@ -19,6 +19,8 @@ from taskbridge.activities.submission_repository import SubmissionRepository
 from taskbridge.commerces import service as commerces
 from taskbridge.dispatch import outbox
 from taskbridge.errors import Conflict, NotFound
+from taskbridge.events.schemas import EventType
+from taskbridge.events.service import NewEvent
 from taskbridge.kit.cache import LargeCountCache
 from taskbridge.kit.pagination import Cursor
 from taskbridge.kit.time import utcnow
@@ -43,13 +45,23 @@ async def list_tasks(
     cursor: str | None,
     counts: LargeCountCache[tuple[uuid.UUID, TaskFilters]] | None = None,
 ) -> TaskPageResult:
-    """One count and one page query, whatever the page size (``counts`` may spare the count)."""
+    """One count and one page query, whatever the page size (``counts`` may spare the count).
+
+    The two are separate statements, each consistent in itself: the page (items and
+    ``next_cursor``) is one snapshot, the total another (or a cached one, see ``counts``).
+    """
     repo = ActivityRepository(session, tenant_id)
     after = Cursor.decode(cursor) if cursor else None
     if counts is None:
         total = await repo.count_tasks(filters)
     else:
-        total = await counts.count((tenant_id, filters), partial(repo.count_tasks, filters))
+
+        async def recount() -> int:  # a background refresh outlives this request's session
+            async with AsyncSession(session.bind) as own:
+                return await ActivityRepository(own, tenant_id).count_tasks(filters)
+
+        load = partial(repo.count_tasks, filters)
+        total = await counts.count((tenant_id, filters), load, recount=recount)
     rows = await repo.list_tasks(
         filters, offset=(page - 1) * per_page, limit=per_page + 1, after=after
     )
@@ -164,16 +176,17 @@ async def record_result(
     actor: str,
     reason: str,
     forced: bool,
-) -> None:
+) -> bool:
     """What a stored result does to its locked activity, in two statements at most.
 
     The activity is always touched; a final result (``completes``) also moves it to COMPLETED
-    under the rule of :func:`check_completion`, with its event.
+    under the rule of :func:`check_completion`, with its event. Whether it moved (the caller
+    publishes ``task.completed`` with its own events, in one insert).
     """
     repo = SubmissionRepository(session, activity.tenant_id)
     if not completes:
         await repo.touch(activity.id, now)
-        return
+        return False
     moves = check_completion(activity, forced=forced)
     to = ActivityStatus.COMPLETED
     await repo.complete(activity.id, status=to, occurred_at=occurred_at, now=now)
@@ -189,6 +202,7 @@ async def record_result(
                 "created_at": utcnow(),
             }
         )
+    return moves
 
 
 def _event(
@@ -219,6 +233,7 @@ async def transition(
     """
     if _move(session, activity, to, actor=actor, reason=reason, forced=forced):
         await session.flush()
+        await publishing.publish_moves(session, [(activity.tenant_id, activity.id)], to)
 
 
 async def transition_many(
@@ -237,6 +252,7 @@ async def transition_many(
     ]
     if moved:
         await session.flush()
+        await publishing.publish_moves(session, [(a.tenant_id, a.id) for a in moved], to)
 
 
 def _check_move(
@@ -269,6 +285,13 @@ def _move(
     return True
 
 
+async def task_events(
+    session: AsyncSession, tenant_id: uuid.UUID, wanted: Sequence[tuple[EventType, uuid.UUID]]
+) -> list[NewEvent]:
+    """Task events (type, task id), each carrying its task as the integration API shows it."""
+    return await publishing.task_events(session, tenant_id, wanted)
+
+
 async def create_task(
     session: AsyncSession, tenant_id: uuid.UUID, data: TaskCreate, *, actor: str
 ) -> Activity:
@@ -296,6 +319,7 @@ async def create_task(
     repo.add(activity, _event(activity, ActivityStatus.READY, actor, creation.CREATED, from_=None))
     await session.flush()
     await outbox.enqueue_if_configured(session, activity)
+    await publishing.publish_tasks(session, tenant_id, [(EventType.TASK_CREATED, activity.id)])
     return activity
 
 
@@ -307,7 +331,10 @@ async def create_follow_up(
     result_id: uuid.UUID,
     actor: str,
 ) -> Activity:
-    """Same commerce, channel, operator and reason, READY at ``scheduled_at``."""
+    """Same commerce, channel, operator and reason, READY at ``scheduled_at``.
+
+    Its ``follow_up.created`` event is the caller's to publish, with the result's events.
+    """
     follow_up = Activity(
         id=uuid.uuid4(),
         type=parent.type,

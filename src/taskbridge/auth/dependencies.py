@@ -11,6 +11,8 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Request
 
+from taskbridge.audit.actors import actor_of
+from taskbridge.audit.service import bind_actor
 from taskbridge.auth.permissions import Permission
 from taskbridge.auth.principal import ApiKeyPrincipal, Principal, UserPrincipal
 from taskbridge.auth.rate_limits import enforce, key_checks, user_checks
@@ -19,7 +21,7 @@ from taskbridge.db import session_scope
 from taskbridge.errors import Forbidden
 from taskbridge.kit.cache import TtlCache
 from taskbridge.kit.uow import session_factory_of
-from taskbridge.users.dependencies import bearer_token, secret_of
+from taskbridge.users.dependencies import bearer_token, client_address, secret_of
 from taskbridge.users.service import authenticate_bearer
 
 API_KEY_HEADER = "x-api-key"
@@ -86,6 +88,9 @@ class _PermissionCheck(Generic[PrincipalT]):
         principal = await self.authenticate(request)
         if self.permission not in principal.permissions:
             raise Forbidden("Insufficient permissions", requiredPermission=str(self.permission))
+        session = getattr(request.state, "session", None)
+        if session is not None:  # the audit log names this caller for the request's changes
+            bind_actor(session, actor_of(principal, client_address(request)))
         return principal
 
 

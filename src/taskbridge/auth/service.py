@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from taskbridge.audit import service as audit
 from taskbridge.auth import repository
 from taskbridge.auth.permissions import TENANT_KEY_PERMISSIONS, Permission
 from taskbridge.auth.principal import ApiKeyPrincipal, TenantRef
@@ -148,6 +149,7 @@ async def create_api_key(
     )
     repository.ApiKeyRepository(session, tenant_id).add(key)
     await session.flush()
+    audit.record(session, tenant_id, "api_key.created", "api_key", key.id, after=audited(key))
     return CreatedApiKey(key=key, plaintext=plaintext)
 
 
@@ -161,6 +163,22 @@ async def revoke_api_key(session: AsyncSession, tenant_id: uuid.UUID, key_id: uu
     if key is None:
         raise NotFound(f"API key '{key_id}' not found")
     if key.revoked_at is None:
+        before = audited(key)
         key.revoked_at = utcnow()
         await session.flush()
+        after = audited(key)
+        audit.record(
+            session, tenant_id, "api_key.revoked", "api_key", key.id, before=before, after=after
+        )
     return key
+
+
+def audited(key: ApiKey) -> dict[str, object]:
+    """What an audit entry shows of a key: never its hash nor its plaintext."""
+    return {
+        "name": key.name,
+        "key_prefix": key.key_prefix,
+        "permissions": list(key.permissions),
+        "expires_at": key.expires_at,
+        "revoked_at": key.revoked_at,
+    }

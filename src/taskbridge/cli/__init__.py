@@ -13,10 +13,12 @@ import typer
 
 from taskbridge.cli import (
     apikeys,
+    audit,
     config,
     db,
     demo,
     dispatch,
+    events,
     imports,
     result_types,
     serve,
@@ -33,6 +35,8 @@ SUB_APPS: list[tuple[str, typer.Typer]] = [
     ("dispatch-config", dispatch.app),
     ("user", users.app),
     ("config", config.app),
+    ("audit", audit.app),
+    ("events", events.app),
 ]
 """Command groups: ``taskbridge <name> <command> ...``."""
 

@@ -146,6 +146,7 @@ async def _purge_now(settings: Settings, batch_size: int) -> retention.Purged:
         return await retention.purge(
             create_session_factory(engine),
             delivery_retention=retention.delivery_retention_of(settings),
+            audit_retention=retention.audit_retention_of(settings),
             batch_size=batch_size,
         )
     finally:
@@ -160,8 +161,9 @@ def purge(
     as_json: JsonOption = False,
 ) -> None:
     """Delete now what the background purge deletes every ten minutes: expired idempotency
-    records, aged failed sign-ins, and delivery attempts of closed deliveries older than
-    TASKBRIDGE_DELIVERY_RETENTION_DAYS."""
+    records, aged failed sign-ins, delivery attempts of closed deliveries older than
+    TASKBRIDGE_DELIVERY_RETENTION_DAYS, and audit entries older than
+    TASKBRIDGE_AUDIT_RETENTION_DAYS."""
     settings = load_settings()
     with reported_failures():
         purged = asyncio.run(_purge_now(settings, batch_size))
@@ -169,6 +171,7 @@ def purge(
         "idempotencyRecords": purged.idempotency_records,
         "loginFailures": purged.login_failures,
         "deliveryAttempts": purged.delivery_attempts,
+        "auditEntries": purged.audit_entries,
     }
     if as_json:
         print_json(counts)
@@ -176,5 +179,6 @@ def purge(
     say(
         f"Purged {purged.idempotency_records} expired idempotency records, "
         f"{purged.login_failures} aged failed sign-ins, {purged.delivery_attempts} delivery "
-        f"attempts of closed deliveries past the {settings.delivery_retention_days}-day retention"
+        f"attempts of closed deliveries past the {settings.delivery_retention_days}-day retention, "
+        f"{purged.audit_entries} audit entries past the {settings.audit_retention_days}-day one"
     )

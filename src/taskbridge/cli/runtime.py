@@ -17,6 +17,8 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from taskbridge.audit.actors import command_line
+from taskbridge.audit.service import bind_actor
 from taskbridge.config import EnvFileMissing, Settings, describe_invalid_settings
 from taskbridge.db import create_engine, create_session_factory, session_scope
 from taskbridge.errors import AppError, validation_failure
@@ -93,6 +95,7 @@ def run_raising(work: Work[T], settings: Settings | None = None) -> T:
         engine = create_engine(settings)
         try:
             async with session_scope(create_session_factory(engine)) as session:
+                bind_actor(session, command_line())  # the audit log's actor for its changes
                 return await work(session)
         finally:
             await engine.dispose()

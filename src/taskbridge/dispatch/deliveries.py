@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskbridge.activities import service as activities
 from taskbridge.activities.status import ActivityStatus
+from taskbridge.audit import service as audit
 from taskbridge.dispatch import outbox
 from taskbridge.dispatch.repository import DeliveryRepository, DispatchConfigRepository
 from taskbridge.dispatch.schemas import DeliveryStatus
@@ -107,6 +108,8 @@ async def redeliver(
     await _reopen_failed(session, activity, actor=actor, why=f"redelivery of {delivery.id}")
     await session.flush()
     await outbox.announce(session)
+    after = {"activity_id": activity.id, "status": delivery.status}
+    audit.record(session, tenant_id, "delivery.redelivered", "delivery", delivery.id, after=after)
     return delivery
 
 
@@ -124,6 +127,10 @@ async def force_dispatch(
     if config is None:
         raise Conflict(f"No active dispatch config for channel {activity.channel}")
     await _reopen_failed(session, activity, actor=actor, why="force retry of dispatch")
+    after = {"channel": activity.channel, "dispatch_config_id": config.id}
+    audit.record(
+        session, tenant_id, "activity.dispatch_forced", "activity", activity.id, after=after
+    )
     pending = await DeliveryRepository(session, tenant_id).pending_for_activity(activity.id)
     if pending is not None:
         _due_now(pending, utcnow())

@@ -6,10 +6,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from taskbridge.audit import service as audit
 from taskbridge.config import Settings
 from taskbridge.dispatch import sealing
 from taskbridge.dispatch.repository import DeliveryRepository, DispatchConfigRepository
@@ -106,6 +109,7 @@ async def create_config(
         )
     repo.add(config)
     await _flush_unique(session, config.channel)
+    _audit(session, "dispatch_config.created", config, None, audited(config))
     return ConfigWithSecret(config=config, signing_secret=secret)
 
 
@@ -167,6 +171,7 @@ async def update_config(
 ) -> DispatchConfig:
     """Change what the body names: ``is_active``, ``endpoint_url``, the auth header."""
     config = await get_config(session, tenant_id, config_id, for_update=True)
+    before = audited(config)
     fields = data.model_fields_set
     if "endpoint_url" in fields:
         if data.endpoint_url is None and config.provider == Provider.WEBHOOK:
@@ -185,12 +190,17 @@ async def update_config(
     elif data.is_active is False and config.is_active:
         await deactivate(session, config, "deactivated by an administrator")
     await _flush_unique(session, config.channel)
+    after = audited(config, auth_header_replaced=data.auth_header_value is not None)
+    stopped = before["is_active"] and not config.is_active
+    action = "dispatch_config.deactivated" if stopped else "dispatch_config.updated"
+    _audit(session, action, config, before, after)
     return config
 
 
 async def delete_config(session: AsyncSession, tenant_id: uuid.UUID, config_id: uuid.UUID) -> None:
     """Delete; the delivery log stays (without the config), pending deliveries are canceled."""
     config = await get_config(session, tenant_id, config_id, for_update=True)
+    _audit(session, "dispatch_config.deleted", config, audited(config), None)
     await DeliveryRepository(session, tenant_id).cancel_pending_of_config(
         config.id, "dispatch config deleted"
     )
@@ -220,7 +230,44 @@ async def rotate_secret(
         config.previous_signing_secret_sealed = None
         config.previous_secret_expires_at = None
     await session.flush()
+    rotation = {"overlap_seconds": overlap_seconds, "old_one_valid_until": now}
+    _audit(session, "dispatch_config.secret_rotated", config, None, rotation)
     return ConfigWithSecret(config=config, signing_secret=secret)
+
+
+def audited(config: DispatchConfig, *, auth_header_replaced: bool = False) -> dict[str, Any]:
+    """What an audit entry shows of a config: never a secret nor the auth header's value, and
+    the endpoint without its query string or credentials (where such URLs carry tokens)."""
+    shown: dict[str, Any] = {
+        "channel": config.channel,
+        "provider": config.provider,
+        "endpoint_url": endpoint_for_audit(config.endpoint_url),
+        "auth_header_name": config.auth_header_name,
+        "is_active": config.is_active,
+        "deactivated_reason": config.deactivated_reason,
+    }
+    if auth_header_replaced:
+        shown["auth_header_replaced"] = True
+    return shown
+
+
+def endpoint_for_audit(url: str | None) -> str | None:
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _audit(
+    session: AsyncSession,
+    action: str,
+    config: DispatchConfig,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    tenant_id, target = config.tenant_id, "dispatch_config"
+    audit.record(session, tenant_id, action, target, config.id, before=before, after=after)
 
 
 def target_of(config: DispatchConfig, settings: Settings, now: datetime) -> Target:

@@ -14,6 +14,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from taskbridge.audit import service as audit
 from taskbridge.commerces.schemas import CommerceItem
 from taskbridge.imports.rows import Advance, ignore_progress
 from taskbridge.imports.schemas import ImportKind, ImportSummary
@@ -61,8 +62,13 @@ async def apply(
     Nothing is committed here: the caller's unit of work commits, or rolls back on the error.
     """
     if isinstance(prepared, PreparedTasks):
-        return await apply_tasks(session, tenant_id, prepared, actor=actor, advance=advance)
-    return await prepared.apply(session, tenant_id, advance)
+        summary = await apply_tasks(session, tenant_id, prepared, actor=actor, advance=advance)
+    else:
+        summary = await prepared.apply(session, tenant_id, advance)
+    counts = summary.model_dump(include={"kind", "created", "updated", "unchanged", "total"})
+    after = {**counts, "skipped": len(summary.skipped)}
+    audit.record(session, tenant_id, "import.run", "import", None, after=after)
+    return summary
 
 
 async def import_table(

@@ -83,6 +83,36 @@ def _etag_matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in candidates or etag in candidates
 
 
+Reply = tuple[int, list[tuple[bytes, bytes]], bytes]
+"""An answer as the fast path sends it: status, ASGI headers, body."""
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedAnswer:
+    """The 200 and the 304 for one catalogue snapshot and one ``Accept-Language``, with their
+    headers already encoded: per request, only the ``If-None-Match`` comparison is left."""
+
+    catalogue: Catalogue
+    """The snapshot it was made from (compared by identity: a reload is a new snapshot)."""
+    etag: str
+    ok: Reply
+    not_modified: Reply
+
+    @classmethod
+    def of(cls, catalogue: Catalogue, accept_language: str | None) -> PreparedAnswer:
+        ok = configs_answer(catalogue, accept_language, None)
+        etag = ok.headers["etag"]
+        not_modified = configs_answer(catalogue, accept_language, etag)
+        return cls(catalogue, etag, _reply(ok), _reply(not_modified))
+
+    def reply(self, if_none_match: str | None) -> Reply:
+        return self.not_modified if _etag_matches(if_none_match, self.etag) else self.ok
+
+
+MAX_PREPARED = 256
+"""Prepared answers kept per process (snapshots × languages); all dropped when it is reached."""
+
+
 class ConfigsFastPath:
     """Answers a configs ``GET`` whose key and catalogue are both fresh in the process caches.
 
@@ -101,6 +131,7 @@ class ConfigsFastPath:
         self.keys = keys
         self.catalogues = catalogues
         self.limits = limits if limits is not None and limits.enforced else None
+        self._prepared: dict[tuple[int, bytes | None], PreparedAnswer] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -111,19 +142,19 @@ class ConfigsFastPath:
         ):
             found = self._from_cache(scope["headers"])
             if found is not None:
-                key, answer = found
+                key, reply = found
                 if self.limits is not None:
                     exceeded = await self.limits.hit(*key_checks(key))
                     if exceeded is not None:
-                        answer = _refused(exceeded)
+                        reply = _reply(_refused(exceeded))
                 scope[ROUTE_TEMPLATE] = CONFIGS_PATH  # counted as the route's answers are
-                await _send(send, answer)
+                await _send(send, reply)
                 return
         await self.app(scope, receive, send)
 
     def _from_cache(
         self, raw_headers: list[tuple[bytes, bytes]]
-    ) -> tuple[ApiKeyPrincipal, ConfigsAnswer] | None:
+    ) -> tuple[ApiKeyPrincipal, Reply] | None:
         headers: dict[bytes, bytes] = {}
         for name, value in raw_headers:
             if name in headers:
@@ -132,21 +163,28 @@ class ConfigsFastPath:
         plaintext = headers.get(b"x-api-key", b"").decode("latin-1")
         if not looks_like_api_key(plaintext):
             return None
-        key = self.keys.peek(hash_api_key(plaintext))
+        key = self.keys.peek_or_refresh(hash_api_key(plaintext))
         if (
             key is None
             or Permission.VIEW_ACTIVITIES not in key.permissions
-            or key.expired_at(utcnow())
+            or (key.expires_at is not None and key.expired_at(utcnow()))
         ):
             return None
-        catalogue = self.catalogues.peek(key.tenant_id)
+        catalogue = self.catalogues.peek_or_refresh(key.tenant_id)
         if catalogue is None:
             return None
-        return key, configs_answer(
-            catalogue,
-            _text(headers.get(b"accept-language")),
-            _text(headers.get(b"if-none-match")),
-        )
+        prepared = self._prepared_for(catalogue, headers.get(b"accept-language"))
+        return key, prepared.reply(_text(headers.get(b"if-none-match")))
+
+    def _prepared_for(self, catalogue: Catalogue, accept_language: bytes | None) -> PreparedAnswer:
+        slot = (id(catalogue), accept_language)
+        prepared = self._prepared.get(slot)
+        if prepared is None or prepared.catalogue is not catalogue:
+            prepared = PreparedAnswer.of(catalogue, _text(accept_language))
+            if len(self._prepared) >= MAX_PREPARED:
+                self._prepared.clear()
+            self._prepared[slot] = prepared
+        return prepared
 
 
 def _refused(exceeded: Exceeded) -> ConfigsAnswer:
@@ -160,8 +198,14 @@ def _text(value: bytes | None) -> str | None:
     return None if value is None else value.decode("latin-1")
 
 
-async def _send(send: Send, answer: ConfigsAnswer) -> None:
+def _reply(answer: ConfigsAnswer) -> Reply:
     headers = [(b"content-length", str(len(answer.body)).encode())] if answer.body else []
     headers += [(name.encode(), value.encode()) for name, value in answer.headers.items()]
-    await send({"type": "http.response.start", "status": answer.status_code, "headers": headers})
-    await send({"type": "http.response.body", "body": answer.body})
+    return answer.status_code, headers, answer.body
+
+
+async def _send(send: Send, reply: Reply) -> None:
+    status, headers, body = reply
+    # The headers list is shared by every answer of its kind: the layers outside copy it.
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

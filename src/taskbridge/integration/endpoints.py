@@ -21,13 +21,14 @@ from taskbridge.integration.schemas import KeyIntrospection, TaskQuery
 from taskbridge.kit.body import JsonBody
 from taskbridge.kit.cache import TtlCache
 from taskbridge.kit.openapi import SAMPLE_ID, header, merged, refused, response_headers
-from taskbridge.kit.pagination import page_meta
+from taskbridge.kit.pagination import meta_document
 from taskbridge.kit.query import QueryModel, documented_query
 from taskbridge.kit.responses import JSON, document_response, model_response
 from taskbridge.kit.uow import (
     SessionDep,
     UnitOfWorkRoute,
     on_rollback,
+    reads_only,
     received_at,
     session_factory_of,
 )
@@ -165,6 +166,7 @@ async def tenant_catalogue(request: Request, key: ApiKeyPrincipal) -> Catalogue:
     response_model=TaskPage,
     openapi_extra=documented_query(TaskQuery),
 )
+@reads_only
 async def list_tasks(
     request: Request,
     session: SessionDep,
@@ -183,12 +185,9 @@ async def list_tasks(
         counts=request.app.state.task_count_cache,
     )
     locale = key.tenant.locale
-    meta = page_meta(None if cursor else page, per_page, found.total, found.next_cursor)
+    meta = meta_document(None if cursor else page, per_page, found.total, found.next_cursor)
     return document_response(
-        {
-            "data": [task_document(row, locale) for row in found.rows],
-            "meta": meta.model_dump(by_alias=True),
-        }
+        {"data": [task_document(row, locale) for row in found.rows], "meta": meta}
     )
 
 
@@ -198,6 +197,7 @@ async def list_tasks(
     response_model=TaskRead,
     responses={404: refused("Not a task of this key's tenant", f"Task '{SAMPLE_ID}' not found")},
 )
+@reads_only
 async def get_task(activity_id: uuid.UUID, session: SessionDep, key: Viewer) -> Response:
     """One task, in the list-item shape."""
     row = await activities.get_task(session, key.tenant_id, activity_id)

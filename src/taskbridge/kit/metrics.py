@@ -30,7 +30,6 @@ import os
 import re
 import shutil
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +46,7 @@ from prometheus_client.multiprocess import MultiProcessCollector, mark_process_d
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.routing import Mount
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 """prometheus_client's own switch, read by prometheus_client itself when it is imported: not a
@@ -83,36 +82,16 @@ _Series = tuple[Any, Any]
 
 
 class HttpMetrics:
-    """Counts and times every HTTP answer; pure ASGI, so it wraps the layers that answer before
-    routing. Per request: two clock reads, one dict lookup, a counter and a histogram update."""
+    """Counts and times HTTP answers: :meth:`observe` is called by the outermost layer
+    (:class:`taskbridge.kit.request_id.RequestIds`), which already wraps every answer, the ones
+    given before routing included, so counting costs no layer and no send wrapper of its own.
+    Per request: one dict lookup, a counter and a histogram update."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self) -> None:
         self._series: dict[tuple[str | int, str, int], _Series] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        status = 0
-
-        async def send_noting_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        started = time.perf_counter()
-        try:
-            await self.app(scope, receive, send_noting_status)
-        except Exception:
-            # Rendered as a 500 by the error middleware outside this one (unless already begun).
-            self._observe(scope, status or 500, time.perf_counter() - started)
-            raise
-        if status:  # nothing was answered when the client went away first
-            self._observe(scope, status, time.perf_counter() - started)
-
-    def _observe(self, scope: Scope, status: int, seconds: float) -> None:
+    def observe(self, scope: Scope, status: int, seconds: float) -> None:
+        """One answer of ``status`` to the request of ``scope``, ``seconds`` after it arrived."""
         method: str = scope["method"]
         if method not in METHODS:
             method = OTHER_METHOD

@@ -54,14 +54,21 @@ class PageMeta(ResponseModel):
     next_cursor: str | None = None
 
 
+def meta_document(
+    page: int | None, limit: int, total: int, next_cursor: str | None
+) -> dict[str, Any]:
+    """A page's ``meta``, JSON-ready (what ``PageMeta`` dumps by alias, without building it)."""
+    return {
+        "page": page,
+        "limit": limit,
+        "total": total,
+        "totalPages": (total + limit - 1) // limit,
+        "nextCursor": next_cursor,
+    }
+
+
 def page_meta(page: int | None, limit: int, total: int, next_cursor: str | None) -> PageMeta:
-    return PageMeta(
-        page=page,
-        limit=limit,
-        total=total,
-        total_pages=(total + limit - 1) // limit,
-        next_cursor=next_cursor,
-    )
+    return PageMeta.model_validate(meta_document(page, limit, total, next_cursor))
 
 
 NOT_A_CURSOR = "is not a cursor this server issued; pass meta.nextCursor unchanged"

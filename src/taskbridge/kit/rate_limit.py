@@ -1,26 +1,29 @@
 """Request rate limits per caller, counted in Redis so every server process shares them.
 
-Built on :pypi:`limits`. It has no token bucket; of what it offers, the **sliding-window
-counter** is the closest: like a bucket refilled continuously it has no window edge at which a
-client may send twice its quota (a fixed window does), and it costs one Lua call and two small
-keys per limit in Redis, where the exact **moving window** keeps one sorted-set entry per request
-(100,000 entries for a quota of 100,000/minute) and does O(log n) work on each. Its count weighs
+The quotas are parsed by :pypi:`limits` (``1000/second``); the counting is this module's. The
+algorithm is the **sliding-window counter** (as ``limits`` implements it, same keys in Redis): like
+a bucket refilled continuously it has no window edge at which a client may send twice its quota (a
+fixed window does), and it costs two small keys per limit, where the exact **moving window** keeps
+one sorted-set entry per request (100,000 entries for a quota of 100,000/minute). Its count weighs
 the previous window by how much of it still overlaps the last ``w`` seconds: an approximation that
 errs by at most the previous window's share, which is what a limit protecting availability needs.
 
-Each request is checked against its policies in order (the caller's, then its tenant's): a
-refused request stops there, so a key refused on its own limit does not spend its tenant's. One
-Redis call per policy; the refusal, rare by design, costs one more to learn when a slot frees.
+**One round trip.** A request is checked against all its policies (the caller's, then its
+tenant's) by one Lua script (:data:`HIT_SCRIPT`, sent once, then called by its SHA): it checks
+every window and increments them only if none is spent, atomically. So a refused request spends
+no quota at all (neither its own nor its tenant's), and the refusal names the first policy whose
+quota is spent, with what its ``Retry-After`` needs, in the same answer. (``limits`` takes one
+round trip per policy, plus one to learn the wait.) The keys of one request's policies must live
+on one Redis server: a Redis Cluster would refuse the script (CROSSSLOT).
 
 Headers (draft-ietf-httpapi-ratelimit-headers-09/-10): a 429 carries ``Retry-After``,
 ``RateLimit-Policy: "per-key";q=1000;w=1`` and ``RateLimit: "per-key";r=0;t=<seconds>`` for the
-policy that refused. Successful responses carry none: ``r`` (remaining) would need a second Redis
-call per policy on every request, doubling the cost of the limits for a figure clients can do
-without (the draft makes the fields optional).
+policy that refused. Successful responses carry none (the draft makes the fields optional).
 
-Where the counters live: Redis when a URL is given; otherwise this process's memory, which is a
-true limit only when one process serves. With several processes and no Redis, :meth:`create`
-turns the limits off rather than enforce a per-process count as if it were the global one.
+Where the counters live: Redis when a URL is given; otherwise this process's memory
+(:class:`MemoryWindows`, the same algorithm in Python), which is a true limit only when one
+process serves. With several processes and no Redis, :meth:`RateLimits.create` turns the limits
+off rather than enforce a per-process count as if it were the global one.
 
 Redis down: fail open. The limits protect availability; refusing every request because their
 counter is away would turn a Redis outage into an API outage. The first failure of an episode is
@@ -35,13 +38,12 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-import redis.asyncio
+import redis
 import structlog
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
-from limits.errors import StorageError
 from prometheus_client import Counter
+
+from taskbridge.kit.rate_windows import Limit, MemoryWindows, RedisWindows, Windows
 
 log = structlog.get_logger(__name__)
 
@@ -54,8 +56,6 @@ RETRY_STORAGE_SECONDS = 1.0
 """While Redis is away, how often a request tries it again (the others pass uncounted)."""
 REDIS_TIMEOUT_SECONDS = 0.5
 """Connect and command timeout: a hung Redis delays a request by at most this, once a second."""
-KEY_PREFIX = "taskbridge"
-"""Before every counter's key in Redis."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,12 +133,11 @@ class StorageEpisodes:
 
 
 class RateLimits:
-    """Named policies checked against one storage; :meth:`hit` is all a request needs."""
+    """Named policies checked against one set of counters; :meth:`hit` is all a request needs."""
 
-    def __init__(self, storage: Storage | None, policies: Mapping[str, Policy]) -> None:
-        self.storage = storage
-        self.policies = dict(policies) if storage is not None else {}
-        self._limiter = SlidingWindowCounterRateLimiter(storage) if storage is not None else None
+    def __init__(self, windows: Windows | None, policies: Mapping[str, Policy]) -> None:
+        self.windows = windows
+        self.policies = dict(policies) if windows is not None else {}
         self._episodes = StorageEpisodes()
 
     @classmethod
@@ -153,9 +152,9 @@ class RateLimits:
         if not policies:
             return cls(None, {})
         if redis_url:
-            return cls(redis_storage(redis_url), policies)
+            return cls(RedisWindows.from_url(redis_url, REDIS_TIMEOUT_SECONDS), policies)
         if processes == 1:
-            return cls(MemoryStorage(), policies)
+            return cls(MemoryWindows(), policies)
         return cls(None, {})
 
     @property
@@ -163,44 +162,35 @@ class RateLimits:
         return bool(self.policies)
 
     async def hit(self, *checks: tuple[str, str]) -> Exceeded | None:
-        """Count one request against each ``(policy name, identity)`` in order; the first
-        policy whose quota is spent refuses it (and the later ones are not counted)."""
-        limiter = self._limiter
-        if limiter is None or self._episodes.skip():
+        """Count one request against every ``(policy name, identity)``, or against none when
+        one's quota is spent: the first such policy, in order, refuses it."""
+        windows = self.windows
+        if windows is None or self._episodes.skip():
+            return None
+        limits: list[Limit] = []
+        policies: list[Policy] = []
+        for name, identity in checks:
+            policy = self.policies.get(name)
+            if policy is not None:
+                limits.append((policy.item, name, identity))
+                policies.append(policy)
+        if not limits:
             return None
         try:
-            for name, identity in checks:
-                policy = self.policies.get(name)
-                if policy is None:
-                    continue
-                if not await limiter.hit(policy.item, name, identity):
-                    stats = await limiter.get_window_stats(policy.item, name, identity)
-                    RATE_LIMITED.labels(policy.scope).inc()
-                    wait = max(1, math.ceil(stats.reset_time - time.time()))
-                    self._episodes.answered()
-                    return Exceeded(policy, wait)
-        except (StorageError, OSError) as exc:
+            spent = await windows.hit(limits)
+        except (redis.RedisError, OSError) as exc:
             self._episodes.failed(exc)
             return None
         self._episodes.answered()
-        return None
+        if spent is None:
+            return None
+        index, window = spent
+        policy = policies[index]
+        RATE_LIMITED.labels(policy.scope).inc()
+        wait = max(1, math.ceil(window.seconds_until_room(policy.item.get_expiry())))
+        return Exceeded(policy, wait)
 
     async def close(self) -> None:
-        """Release the storage's connections (Redis)."""
-        if isinstance(self.storage, RedisStorage):
-            client = getattr(self.storage.bridge, "storage", None)  # RedispyBridge's client
-            if isinstance(client, redis.asyncio.Redis):
-                await client.aclose()
-
-
-def redis_storage(url: str) -> RedisStorage:
-    """``limits``' async Redis storage on redis-py's asyncio client (``redis.asyncio``), with
-    short timeouts so a Redis that hangs cannot hold requests."""
-    return RedisStorage(
-        "async+" + url,
-        implementation="redispy",
-        wrap_exceptions=True,
-        key_prefix=KEY_PREFIX,
-        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-        socket_timeout=REDIS_TIMEOUT_SECONDS,
-    )
+        """Release the counters' connections (Redis)."""
+        if self.windows is not None:
+            await self.windows.close()

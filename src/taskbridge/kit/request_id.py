@@ -13,10 +13,15 @@ from __future__ import annotations
 
 import random
 import re
+from time import perf_counter
+from typing import TYPE_CHECKING
 
 import structlog
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from taskbridge.kit.metrics import HttpMetrics
 
 REQUEST_ID_HEADER = "x-request-id"
 _HEADER = REQUEST_ID_HEADER.encode()
@@ -53,40 +58,60 @@ def given_request_id(headers: list[tuple[bytes, bytes]]) -> str | None:
 
 
 class RequestIds:
-    """Binds and returns the request's id; pure ASGI, as it wraps every request (the configs
-    fast path included)."""
+    """The outermost layer, pure ASGI: binds and returns the request's id and, with ``metrics``,
+    counts and times the answer (:class:`taskbridge.kit.metrics.HttpMetrics`).
 
-    def __init__(self, app: ASGIApp) -> None:
+    Both in one layer because every request pays for each layer: an extra coroutine call and a
+    send wrapper per request measured ≈40 % of the configs fast path's throughput. So one scope
+    pass, one send wrapper, which notes the status as it adds the header.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: HttpMetrics | None = None) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = perf_counter()
         request_id = given_request_id(scope["headers"]) or new_request_id()
         header = (_HEADER, request_id.encode())
+        status = 0
 
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 # A new list: a response may reuse its headers list (a cached answer).
                 message = {**message, "headers": [*message.get("headers", ()), header]}
             await send(message)
 
         tokens = structlog.contextvars.bind_contextvars(**{_LOG_KEY: request_id})
+        metrics = self.metrics
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Rendered as a 500 by Starlette's error middleware inside this layer, which then
+            # raises again (a response already begun keeps its status).
+            if metrics is not None:
+                metrics.observe(scope, status or 500, perf_counter() - started)
+            raise
+        if metrics is not None and status:  # nothing answered: the client went away first
+            metrics.observe(scope, status, perf_counter() - started)
         # Not in a ``finally``: when the app raises, uvicorn logs the traceback after this call
         # returns, and that line should carry the id too. The request's task (uvicorn runs one
         # per request) ends right after, taking the binding with it.
-        await self.app(scope, receive, send_with_id)
         structlog.contextvars.reset_contextvars(**tokens)
 
 
-def add_request_ids(app: Starlette) -> None:
-    """Make :class:`RequestIds` the outermost layer of ``app``: outside even Starlette's
-    ``ServerErrorMiddleware``, so the 500 it renders, and the traceback logged then, carry the
-    id (``add_middleware`` would place it inside)."""
+def add_request_ids(app: Starlette, metrics: HttpMetrics | None = None) -> None:
+    """Make :class:`RequestIds` (counting into ``metrics``) the outermost layer of ``app``:
+    outside even Starlette's ``ServerErrorMiddleware``, so the 500 it renders, and the traceback
+    logged then, carry the id (``add_middleware`` would place it inside)."""
     build = app.build_middleware_stack
 
     def build_with_request_ids() -> ASGIApp:
-        return RequestIds(build())
+        return RequestIds(build(), metrics)
 
     app.build_middleware_stack = build_with_request_ids  # type: ignore[method-assign]

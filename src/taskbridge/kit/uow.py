@@ -14,6 +14,7 @@ from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from taskbridge.db import read_only_options
 from taskbridge.errors import BadRequest
 from taskbridge.kit.query import declared_query_names, query_refusal
 from taskbridge.kit.time import utcnow
@@ -47,6 +48,31 @@ async def _run_rollback_hooks(session: AsyncSession) -> None:
 def session_factory_of(request: Request) -> async_sessionmaker[AsyncSession]:
     factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
     return factory
+
+
+def read_session_factory_of(request: Request) -> async_sessionmaker[AsyncSession]:
+    """Sessions on the same pool whose statements run without ``BEGIN``/``COMMIT``
+    (``db.read_only_options``): built once per application, beside ``session_factory``."""
+    state = request.app.state
+    factory: async_sessionmaker[AsyncSession] | None = getattr(state, "read_session_factory", None)
+    if factory is None:
+        writer = session_factory_of(request)
+        engine = writer.kw["bind"]
+        options = {name: value for name, value in writer.kw.items() if name != "bind"}
+        factory = async_sessionmaker(
+            engine.execution_options(**read_only_options(engine)), class_=writer.class_, **options
+        )
+        state.read_session_factory = factory
+    return factory
+
+
+def reads_only(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """Marks an endpoint that only reads, and whose reads need no snapshot shared between its
+    statements: its :class:`UnitOfWorkRoute` session runs each statement on its own, without the
+    ``BEGIN`` and ``COMMIT`` round trips of a transaction (``db.read_only_options``). Apply it
+    below the route decorator. Such an endpoint must not write: nothing would roll it back."""
+    endpoint._reads_only = True  # type: ignore[attr-defined]
+    return endpoint
 
 
 _query_refusal: ContextVar[BadRequest | None] = ContextVar("query_refusal", default=None)
@@ -96,22 +122,27 @@ class UnitOfWorkRoute(APIRoute):
     """
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        self.reads_only: bool = getattr(endpoint, "_reads_only", False)
         super().__init__(path, _after_dependencies(endpoint), **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         known_query = declared_query_names(self)
+        reads_only = self.reads_only
 
         async def run_in_unit_of_work(request: Request) -> Response:
             request.state.received_at = utcnow()
             refusal = query_refusal(request, known_query)
             token = None if refusal is None else _query_refusal.set(refusal)
             try:
-                async with session_factory_of(request)() as session:
+                factory = (read_session_factory_of if reads_only else session_factory_of)(request)
+                async with factory() as session:
                     session.info[REQUEST_SESSION] = True
                     request.state.session = session
                     try:
                         response = await handler(request)
+                        # On a read-only session no COMMIT reaches the database; the commit
+                        # still runs its hooks (a refusal is a 500, an outage ends).
                         await session.commit()
                     except BaseException:
                         try:

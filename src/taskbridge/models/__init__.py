@@ -4,9 +4,11 @@ from taskbridge.kit.model import Base
 from taskbridge.models.activity import Activity, ActivityEvent
 from taskbridge.models.activity_result import ActivityResult
 from taskbridge.models.api_key import ApiKey
+from taskbridge.models.audit_entry import AuditEntry
 from taskbridge.models.commerce import Commerce
 from taskbridge.models.delivery import Delivery, DeliveryAttempt
 from taskbridge.models.dispatch_config import DispatchConfig
+from taskbridge.models.event import Event
 from taskbridge.models.idempotency_record import IdempotencyRecord
 from taskbridge.models.operator import Operator
 from taskbridge.models.result_type import ResultType
@@ -18,11 +20,13 @@ __all__ = [
     "ActivityEvent",
     "ActivityResult",
     "ApiKey",
+    "AuditEntry",
     "Base",
     "Commerce",
     "Delivery",
     "DeliveryAttempt",
     "DispatchConfig",
+    "Event",
     "IdempotencyRecord",
     "Invitation",
     "LoginFailure",

@@ -6,13 +6,17 @@ import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from taskbridge.audit import service as audit
 from taskbridge.errors import BadRequest, Conflict, NotFound
+from taskbridge.events import service as events
+from taskbridge.events.schemas import EventType
 from taskbridge.models import ResultType
 from taskbridge.result_types.repository import ResultTypeRepository
-from taskbridge.result_types.schemas import ResultTypeCreate, ResultTypeUpdate
+from taskbridge.result_types.schemas import ResultTypeCreate, ResultTypeRead, ResultTypeUpdate
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +94,45 @@ def _check_translations(translations: dict[str, str]) -> dict[str, str]:
     return {lang: _check_label(text, f"translations.{lang}") for lang, text in translations.items()}
 
 
+def audited(result_type: ResultType) -> dict[str, Any]:
+    """The fields an audit entry shows of a result type."""
+    return {
+        "code": result_type.code,
+        "label": result_type.label,
+        "translations": dict(result_type.translations),
+        "requires_future_scheduled_at": result_type.requires_future_scheduled_at,
+        "position": result_type.position,
+        "is_active": result_type.is_active,
+    }
+
+
+def _audit(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    action: str,
+    result_type: ResultType,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    target = "result_type"
+    audit.record(session, tenant_id, action, target, result_type.id, before=before, after=after)
+
+
+async def _publish(
+    session: AsyncSession, tenant_id: uuid.UUID, event_type: EventType, *changed: ResultType
+) -> None:
+    """The feed's events (one insert), each carrying its result type as the admin API shows it."""
+    new = [
+        events.NewEvent(
+            type=event_type,
+            subject_id=rt.id,
+            data=ResultTypeRead.model_validate(rt).model_dump(mode="json", by_alias=True),
+        )
+        for rt in changed
+    ]
+    await events.append(session, tenant_id, new)
+
+
 async def create(session: AsyncSession, tenant_id: uuid.UUID, data: ResultTypeCreate) -> ResultType:
     repo = ResultTypeRepository(session, tenant_id)
     if await repo.get_by_code(data.code) is not None:
@@ -105,6 +148,8 @@ async def create(session: AsyncSession, tenant_id: uuid.UUID, data: ResultTypeCr
     )
     repo.add(result_type)
     await session.flush()
+    _audit(session, tenant_id, "result_type.created", result_type, None, audited(result_type))
+    await _publish(session, tenant_id, EventType.RESULT_TYPE_CREATED, result_type)
     return result_type
 
 
@@ -113,6 +158,7 @@ async def update(
 ) -> ResultType:
     """Label, translations, flag and position change; the code never does."""
     result_type = await get(session, tenant_id, result_type_id)
+    before = audited(result_type)
     if data.label is not None:
         result_type.label = _check_label(data.label)
     if data.translations is not None:
@@ -122,6 +168,8 @@ async def update(
     if data.position is not None:
         result_type.position = data.position
     await session.flush()
+    _audit(session, tenant_id, "result_type.updated", result_type, before, audited(result_type))
+    await _publish(session, tenant_id, EventType.RESULT_TYPE_UPDATED, result_type)
     return result_type
 
 
@@ -131,10 +179,15 @@ async def set_active(
     """Archive (inactive: refused on submit, hidden from configs) or restore."""
     result_type = await get(session, tenant_id, result_type_id)
     if result_type.is_active != is_active:
+        before = audited(result_type)
         result_type.is_active = is_active
         if is_active:
             result_type.position = await ResultTypeRepository(session, tenant_id).next_position()
         await session.flush()
+        action = "result_type.restored" if is_active else "result_type.archived"
+        _audit(session, tenant_id, action, result_type, before, audited(result_type))
+        restored, archived = EventType.RESULT_TYPE_RESTORED, EventType.RESULT_TYPE_ARCHIVED
+        await _publish(session, tenant_id, restored if is_active else archived, result_type)
     return result_type
 
 
@@ -146,8 +199,11 @@ async def delete(session: AsyncSession, tenant_id: uuid.UUID, result_type_id: uu
             f"Result type '{result_type.code}' is used by results and cannot be deleted; "
             "archive it instead"
         )
+    before = audited(result_type)
     await repo.delete(result_type)
     await session.flush()
+    _audit(session, tenant_id, "result_type.deleted", result_type, before, None)
+    await _publish(session, tenant_id, EventType.RESULT_TYPE_DELETED, result_type)
 
 
 async def reorder(
@@ -169,7 +225,16 @@ async def reorder(
         raise BadRequest(
             f"must list every active code once; missing: {', '.join(missing)}", field="codes"
         )
+    before = {"codes": [rt.code for rt in sorted(active, key=lambda rt: rt.position)]}
+    moved = [
+        by_code[code] for position, code in enumerate(codes) if by_code[code].position != position
+    ]
     for position, code in enumerate(codes):
         by_code[code].position = position
     await session.flush()
+    await _publish(session, tenant_id, EventType.RESULT_TYPE_UPDATED, *moved)
+    after = {"codes": list(codes)}
+    audit.record(
+        session, tenant_id, "result_type.reordered", "result_type", None, before=before, after=after
+    )
     return await list_active(session, tenant_id)

@@ -14,10 +14,13 @@ from taskbridge.activities import service as activities
 from taskbridge.activities.service import LockedActivity
 from taskbridge.activities.status import ActivityStatus
 from taskbridge.errors import BadRequest, Conflict, NotFound
+from taskbridge.events import service as events
+from taskbridge.events.schemas import EventType
 from taskbridge.kit.time import utcnow
 from taskbridge.models import ActivityResult
 from taskbridge.result_types import service as result_types
 from taskbridge.result_types.service import Catalogue, CatalogueEntry
+from taskbridge.results.presenters import result_document
 from taskbridge.results.repository import ReplacedResult, ResultRepository
 from taskbridge.results.schemas import FINAL_STATUSES, ResultStatus, ResultSubmission
 
@@ -206,7 +209,7 @@ async def submit_result(
         "created_at": now,
     }
     await repo.insert(values)
-    await activities.record_result(
+    completed = await activities.record_result(
         session,
         activity,
         completes=completes,
@@ -216,7 +219,31 @@ async def submit_result(
         reason=f"result {result_type.code} ({data.status})",
         forced=data.hard_override,
     )
-    return SubmittedResult(tenant_id=tenant_id, **values)
+    stored = SubmittedResult(tenant_id=tenant_id, **values)
+    await _publish(session, stored, replaced=replaced is not None, completed=completed)
+    return stored
+
+
+async def _publish(
+    session: AsyncSession, result: SubmittedResult, *, replaced: bool, completed: bool
+) -> None:
+    """The submission's events in one insert: the follow-up created, the result, the task
+    completed (a follow-up canceled by the replacement was published when it moved)."""
+    tasks: list[tuple[EventType, uuid.UUID]] = []
+    if result.follow_up_activity_id is not None:
+        tasks.append((EventType.FOLLOW_UP_CREATED, result.follow_up_activity_id))
+    if completed:
+        tasks.append((EventType.TASK_COMPLETED, result.activity_id))
+    found = await activities.task_events(session, result.tenant_id, tasks)
+    recorded = events.NewEvent(
+        type=EventType.RESULT_RECORDED,
+        subject_id=result.id,
+        data=result_document(result),
+        replaced=replaced,
+    )
+    follow_ups = [e for e in found if e.type == EventType.FOLLOW_UP_CREATED]
+    completions = [e for e in found if e.type == EventType.TASK_COMPLETED]
+    await events.append(session, result.tenant_id, [*follow_ups, recorded, *completions])
 
 
 async def search(

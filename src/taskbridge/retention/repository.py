@@ -13,7 +13,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from taskbridge.models import Delivery, DeliveryAttempt, IdempotencyRecord, LoginFailure
+from taskbridge.models import (
+    AuditEntry,
+    Delivery,
+    DeliveryAttempt,
+    Event,
+    IdempotencyRecord,
+    LoginFailure,
+)
 
 
 async def _delete_some(
@@ -46,3 +53,13 @@ async def delete_delivery_attempts(
     return await _delete_some(
         session, DeliveryAttempt, (DeliveryAttempt.attempted_at < before) & closed, limit
     )
+
+
+async def delete_audit_entries(session: AsyncSession, before: datetime, limit: int) -> int:
+    """Audit entries recorded before ``before`` (past ``audit_retention_days``)."""
+    return await _delete_some(session, AuditEntry, AuditEntry.occurred_at < before, limit)
+
+
+async def delete_events(session: AsyncSession, before: datetime, limit: int) -> int:
+    """Feed events created before ``before`` (past ``event_retention_days``, any tenant)."""
+    return await _delete_some(session, Event, Event.created_at < before, limit)

@@ -9,7 +9,10 @@ What goes, and when:
 - delivery attempts older than ``delivery_retention_days`` (30) **of closed deliveries only**
   (delivered, failed, canceled). A pending delivery's attempts are the story of why it is still
   being retried, which an operator reads in ``GET /api/deliveries``; they go once it closes. The
-  delivery rows themselves stay: a task's dispatch status and its ``webhook-id`` refer to them.
+  delivery rows themselves stay: a task's dispatch status and its ``webhook-id`` refer to them;
+- audit log entries older than ``audit_retention_days`` (365).
+- feed events older than ``event_retention_days`` (30) plus an hour's grace
+  (``EVENT_PURGE_GRACE``); the feed answers 410 to a cursor older than the retention.
 
 Each batch deletes at most ``batch_size`` rows in its own transaction, so on SQLite the write
 lock is held for a few milliseconds at a time and requests queue behind it briefly, not for the
@@ -42,6 +45,12 @@ from taskbridge.users.throttle import WINDOW as LOGIN_THROTTLE_WINDOW
 log = structlog.get_logger(__name__)
 
 BATCH_SIZE = 500
+DEFAULT_AUDIT_RETENTION = timedelta(days=365)
+DEFAULT_EVENT_RETENTION = timedelta(days=30)
+EVENT_PURGE_GRACE = timedelta(hours=1)
+"""Events are deleted this long after the feed starts answering 410 to cursors of their age:
+an event's ``created_at`` may precede its position's by the length of its transaction, so an
+event just after an accepted cursor is never purged from under its reader."""
 PURGE_INTERVAL = timedelta(minutes=10)
 CLOSED_DELIVERIES = frozenset(s.value for s in DeliveryStatus if s is not DeliveryStatus.PENDING)
 
@@ -55,6 +64,8 @@ class Purged:
     idempotency_records: int
     login_failures: int
     delivery_attempts: int
+    audit_entries: int = 0
+    events: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -78,6 +89,8 @@ async def purge(
     factory: async_sessionmaker[AsyncSession],
     *,
     delivery_retention: timedelta,
+    audit_retention: timedelta = DEFAULT_AUDIT_RETENTION,
+    event_retention: timedelta = DEFAULT_EVENT_RETENTION,
     now: datetime | None = None,
     batch_size: int = BATCH_SIZE,
 ) -> Purged:
@@ -86,6 +99,8 @@ async def purge(
     records_before = at - IDEMPOTENCY_RETENTION
     failures_before = at - LOGIN_THROTTLE_WINDOW
     attempts_before = at - delivery_retention
+    audit_before = at - audit_retention
+    events_before = at - event_retention - EVENT_PURGE_GRACE
     return Purged(
         idempotency_records=await _in_batches(
             factory,
@@ -104,6 +119,12 @@ async def purge(
             ),
             batch_size,
         ),
+        audit_entries=await _in_batches(
+            factory, lambda s, n: repository.delete_audit_entries(s, audit_before, n), batch_size
+        ),
+        events=await _in_batches(
+            factory, lambda s, n: repository.delete_events(s, events_before, n), batch_size
+        ),
     )
 
 
@@ -119,6 +140,10 @@ def _failed(factory: async_sessionmaker[AsyncSession], exc: Exception) -> None:
 
 def delivery_retention_of(settings: Settings) -> timedelta:
     return timedelta(days=settings.delivery_retention_days)
+
+
+def audit_retention_of(settings: Settings) -> timedelta:
+    return timedelta(days=settings.audit_retention_days)
 
 
 async def purge_until_stopped(
@@ -141,7 +166,11 @@ async def purge_until_stopped(
             return
         try:
             purged = await purge(
-                factory, delivery_retention=delivery_retention_of(settings), now=now()
+                factory,
+                delivery_retention=delivery_retention_of(settings),
+                audit_retention=audit_retention_of(settings),
+                event_retention=timedelta(days=settings.event_retention_days),
+                now=now(),
             )
         except Exception as exc:
             _failed(factory, exc)

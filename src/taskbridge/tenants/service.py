@@ -46,3 +46,11 @@ async def find_by_slug(session: AsyncSession, slug: str) -> Tenant | None:
 
 async def list_all(session: AsyncSession) -> Sequence[Tenant]:
     return await repository.list_all(session)
+
+
+async def locale_of(session: AsyncSession, tenant_id: uuid.UUID) -> str:
+    """The tenant's language, read once per session (the identity map keeps the tenant)."""
+    tenant = await session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise NotFound(f"Tenant '{tenant_id}' not found")
+    return tenant.locale

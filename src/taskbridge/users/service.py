@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from taskbridge.audit import service as audit
+from taskbridge.audit.actors import ANONYMOUS, USER, Actor
 from taskbridge.auth.permissions import Role
 from taskbridge.auth.principal import Principal, TenantRef, UserPrincipal
 from taskbridge.errors import (
@@ -204,6 +206,9 @@ async def create_member(
     await session.flush()
     members.add(Membership(id=uuid.uuid4(), user_id=user.id, role=str(wanted)))
     await session.flush()
+    after = {"email": user.email, "first_name": user.first_name, "last_name": user.last_name}
+    after["role"] = str(wanted)
+    audit.record(session, tenant_id, "user.created", "user", user.id, after=after)
     return Member(user, wanted)
 
 
@@ -225,8 +230,13 @@ async def set_role(
     if rank is not None:
         _may_manage(rank, await _standing(session, tenant_id, user_id))
         _may_grant(rank, wanted)
+    before = {"email": user.email, "role": membership.role}
     membership.role = str(wanted)
     await session.flush()
+    after = {"email": user.email, "role": membership.role}
+    audit.record(
+        session, tenant_id, "user.role_changed", "user", user_id, before=before, after=after
+    )
     return Member(user, wanted)
 
 
@@ -247,6 +257,8 @@ async def reset_password(
     member.user.password_hash = hash_password(password)
     await repository.revoke_sessions_of(session, member.user.id)
     await session.flush()
+    after = {"email": member.user.email, "sessions_ended": True}
+    audit.record(session, tenant_id, "user.password_reset", "user", user_id, after=after)
     return member
 
 
@@ -294,9 +306,26 @@ async def attempt_log_in(
     matches = verify_password(None if user is None else user.password_hash, password)
     if user is None or not matches or not user.is_active:
         await throttle.record_failure(session, account, address)
+        await _audit_sign_in(session, user, Actor(ANONYMOUS, None, account, address), failed=True)
         return None
     await throttle.forget_pair(session, account, address)
+    await _audit_sign_in(
+        session, user, Actor(USER, str(user.id), user.email, address), failed=False
+    )
     return user
+
+
+async def _audit_sign_in(
+    session: AsyncSession, user: User | None, actor: Actor, *, failed: bool
+) -> None:
+    """One entry in each tenant of the account (so each tenant's administrators see it), or
+    one belonging to no tenant for an email that has no account."""
+    action = "auth.sign_in_failed" if failed else "auth.signed_in"
+    tenants = [] if user is None else await repository.memberships_of_user(session, user.id)
+    target = None if user is None else user.id
+    tenant_ids: list[uuid.UUID | None] = [tenant.id for tenant, _ in tenants]
+    for tenant_id in tenant_ids or [None]:
+        audit.record(session, tenant_id, action, "user", target, after={}, actor=actor)
 
 
 async def authenticate_bearer(

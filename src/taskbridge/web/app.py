@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import RedirectResponse, Response
 
 from taskbridge.config import Settings
+from taskbridge.dispatch.sender import Network
 from taskbridge.errors import AppError, note_database_trouble, retry_after, validation_failure
 from taskbridge.kit.outage import DRIVER_ERRORS, Trouble
 from taskbridge.kit.request_id import current_request_id
@@ -30,10 +31,12 @@ log = structlog.get_logger(__name__)
 def create_panel(
     settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],
+    dispatch_network: Network | None = None,
 ) -> FastAPI:
     panel = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     panel.state.settings = settings
     panel.state.session_factory = session_factory
+    panel.state.dispatch_network = dispatch_network or Network()  # the app's, for test sends
     panel.mount("/static", StaticFiles(packages=[("taskbridge.web", "static")]), name="static")
     panel.include_router(sign_in_router)
     panel.include_router(invitations_router)  # signed in, but perhaps in no tenant yet

@@ -9,12 +9,15 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from starlette.responses import Response
 
+from taskbridge.audit.actors import actor_of
+from taskbridge.audit.service import bind_actor
 from taskbridge.auth.permissions import Permission
 from taskbridge.auth.principal import UserPrincipal
 from taskbridge.errors import Forbidden
 from taskbridge.kit.uow import SessionDep
 from taskbridge.users import service as users
 from taskbridge.users import sessions
+from taskbridge.users.dependencies import client_address
 from taskbridge.web.i18n import pick_language
 from taskbridge.web.security import SESSION_COOKIE, set_cookie
 
@@ -68,7 +71,9 @@ async def signed_in(request: Request, session: SessionDep) -> PanelUser:
     tenants = await users.tenants_of(session, live.user)
     if not tenants:
         raise Forbidden("Your account has no tenant; ask an administrator")
-    return acting_in(request, live, tenants)
+    panel_user = acting_in(request, live, tenants)
+    bind_actor(session, actor_of(panel_user.principal, client_address(request)))
+    return panel_user
 
 
 def acting_in(

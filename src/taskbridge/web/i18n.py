@@ -218,10 +218,67 @@ SPANISH: dict[str, str] = {
         "Cierra sesión, inicia sesión como la persona invitada y vuelve a abrir el enlace."
     ),
     "Ask whoever invited you for a new link.": "Pide un enlace nuevo a quien te invitó.",
+    # The audit log.
+    "Audit log": "Registro de auditoría",
+    "Every change an administrator made, and every sign-in, newest first.": (
+        "Cada cambio hecho por un administrador, y cada inicio de sesión, del más reciente al "
+        "más antiguo."
+    ),
+    "Action": "Acción",
+    "Who": "Quién",
+    "Email or id": "Correo o id",
+    "Address": "Dirección",
+    "Target": "Objeto",
+    "Changes": "Cambios",
+    "Newest": "Más recientes",
+    "Older": "Más antiguos",
     "You already belong to this tenant": "Ya perteneces a esta empresa",
     "This account also belongs to another tenant; only its owner can change it": (
         "Esta cuenta también pertenece a otra empresa; solo su dueño puede cambiarla"
     ),
+    # Dispatch configs and deliveries.
+    "Dispatch": "Despacho",
+    "Provider": "Proveedor",
+    "Endpoint": "Endpoint",
+    "Auth header": "Cabecera de autenticación",
+    "Auth header name": "Nombre de la cabecera de autenticación",
+    "Auth header value": "Valor de la cabecera de autenticación",
+    "Inactive": "Inactiva",
+    "Send a test": "Enviar una prueba",
+    "Deactivate": "Desactivar",
+    "Activate": "Activar",
+    "Config deactivated.": "Configuración desactivada.",
+    "Config activated.": "Configuración activada.",
+    "New dispatch config": "Nueva configuración de despacho",
+    "required for WEBHOOK": "obligatorio para WEBHOOK",
+    "Create config": "Crear configuración",
+    "empty removes the header": "vacío quita la cabecera",
+    "empty keeps the stored value": "vacío conserva el valor guardado",
+    "Signing secret": "Secreto de firma",
+    "This secret is shown only once. Copy it now.": (
+        "Este secreto se muestra una sola vez. Cópialo ahora."
+    ),
+    "The previous secret also signs until": "El secreto anterior también firma hasta",
+    "The old secret keeps signing for": "El secreto anterior sigue firmando durante",
+    "no time": "nada",
+    "Rotate the secret": "Rotar el secreto",
+    "The endpoint accepted the test.": "El endpoint aceptó la prueba.",
+    "The endpoint did not accept the test.": "El endpoint no aceptó la prueba.",
+    "Test outcome": "Resultado de la prueba",
+    "HTTP status": "Estado HTTP",
+    "Duration": "Duración",
+    "Error": "Error",
+    "Response": "Respuesta",
+    "Deliveries": "Envíos",
+    "Task": "Tarea",
+    "Attempts": "Intentos",
+    "Last error": "Último error",
+    "Next attempt": "Próximo intento",
+    "Delivered": "Entregado",
+    "Redeliver": "Reenviar",
+    "Force retry": "Forzar reintento",
+    "Delivery queued to be sent again.": "Envío en cola para reenviarse.",
+    "Task queued to be pushed now.": "Tarea en cola para enviarse ahora.",
 }
 
 MESSAGES: dict[str, dict[str, str]] = {"es": SPANISH, "en": {}}

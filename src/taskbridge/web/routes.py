@@ -9,8 +9,11 @@ from taskbridge.web.context import signed_in
 from taskbridge.web.pages import (
     account,
     api_keys,
+    audit,
     dashboard,
+    deliveries,
     directory,
+    dispatch_configs,
     operate,
     preferences,
     result_types,
@@ -28,11 +31,14 @@ for module in (
     preferences,
     result_types,
     api_keys,
+    dispatch_configs,
+    deliveries,
     directory,
     tasks,
     results,
     users,
     operate,
     account,
+    audit,
 ):
     signed_in_router.include_router(module.router)

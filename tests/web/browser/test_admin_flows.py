@@ -17,6 +17,8 @@ PAGES = [
     "/",
     "/result-types",
     "/api-keys",
+    "/dispatch-configs",
+    "/deliveries",
     "/commerces",
     "/operators",
     "/tasks",
@@ -160,9 +162,16 @@ async def test_a_viewer_finds_no_admin_actions(
     await log_in(page, live_server, viewer.email)
     nav = page.get_by_role("navigation", name="Navegación principal")
     await expect(nav.get_by_role("link")).to_have_text(
-        ["Resumen", "Tareas", "Resultados", "Tipos de resultado"]
+        ["Resumen", "Tareas", "Resultados", "Tipos de resultado", "Despacho", "Envíos"]
     )
-    for path in ["/result-types", "/tasks", f"/tasks/{world.task.id}", "/results"]:
+    for path in [
+        "/result-types",
+        "/tasks",
+        f"/tasks/{world.task.id}",
+        "/results",
+        "/dispatch-configs",
+        "/deliveries",
+    ]:
         await page.goto(f"{live_server}/admin{path}")
         main = page.locator("main")
         await expect(main.locator("form[method='post']")).to_have_count(0)

@@ -5,14 +5,20 @@ Taken on the demo tenant (``taskbridge demo``'s data), so they show what a new u
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 from playwright.async_api import Browser
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from taskbridge.activities import service as activities
+from taskbridge.activities.status import Channel
 from taskbridge.cli.demo import DEMO_ADMIN_EMAIL, set_up_demo
+from taskbridge.config import Settings
 from taskbridge.db import session_scope
+from taskbridge.dispatch import deliveries
+from taskbridge.dispatch import service as dispatch
+from taskbridge.dispatch.schemas import DispatchConfigCreate, Provider
 from taskbridge.kit.time import utcnow
 from taskbridge.results import service as results
 from taskbridge.results.schemas import ResultStatus, ResultSubmission, TaskResultIn
@@ -22,7 +28,7 @@ SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
 WIDTHS = {"desktop": (1280, 860), "phone": (375, 812)}
 
 
-async def _demo(factory: async_sessionmaker[AsyncSession]) -> tuple[str, str]:
+async def _demo(factory: async_sessionmaker[AsyncSession], settings: Settings) -> tuple[str, str]:
     """The demo tenant with one result: the admin's password and a task to open."""
     async with session_scope(factory) as session:
         setup = await set_up_demo(session)
@@ -42,13 +48,31 @@ async def _demo(factory: async_sessionmaker[AsyncSession]) -> tuple[str, str]:
                 task_result=TaskResultIn(result="NO_CONTACT", comment="No contesta"),
             ),
         )
+    await _dispatching(factory, settings, tenant_id, visit.id, visit.channel)
     return setup.admin_password, str(visit.id)
 
 
-async def test_screenshots_of_the_main_pages(
-    browser: Browser, live_server: str, session_factory: async_sessionmaker[AsyncSession]
+async def _dispatching(
+    factory: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    tenant_id: uuid.UUID,
+    task_id: uuid.UUID,
+    channel: str,
 ) -> None:
-    password, task_id = await _demo(session_factory)
+    """A MOCK dispatch config for the task's channel and one delivery of it, queued."""
+    async with session_scope(factory) as session:
+        config = DispatchConfigCreate(channel=Channel(channel), provider=Provider.MOCK)
+        await dispatch.create_config(session, tenant_id, config, settings)
+        await deliveries.force_dispatch(session, tenant_id, task_id, actor="screenshots")
+
+
+async def test_screenshots_of_the_main_pages(
+    browser: Browser,
+    live_server: str,
+    session_factory: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    password, task_id = await _demo(session_factory, settings)
     pages = {
         "dashboard": "/",
         "result-types": "/result-types",
@@ -57,6 +81,8 @@ async def test_screenshots_of_the_main_pages(
         "task": f"/tasks/{task_id}",
         "operator-screen": f"/operate/{task_id}",
         "users": "/users",
+        "dispatch-configs": "/dispatch-configs",
+        "deliveries": "/deliveries",
     }
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for device, (width, height) in WIDTHS.items():

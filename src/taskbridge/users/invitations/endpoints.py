@@ -20,7 +20,7 @@ from taskbridge.kit.pagination import PageQuery
 from taskbridge.kit.responses import model_response
 from taskbridge.kit.uow import SessionDep, UnitOfWorkRoute
 from taskbridge.users import service as users
-from taskbridge.users.dependencies import SignedIn, secret_of
+from taskbridge.users.dependencies import SignedIn, client_address, secret_of
 from taskbridge.users.invitations import service
 from taskbridge.users.invitations.presenters import present_invitation, present_offer
 from taskbridge.users.invitations.schemas import (
@@ -103,5 +103,6 @@ async def accept_invitation(
 ) -> Response:
     """Join the invitation's tenant with its role, signed in as the invited account (bearer
     token; no tenant needed). Answers as `/api/auth/me`, the new tenant included."""
-    await service.accept(session, secret_of(request), body.token, user)
+    address = client_address(request)
+    await service.accept(session, secret_of(request), body.token, user, address=address)
     return model_response(present_me(user, await users.tenants_of(session, user)))

@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from taskbridge.audit import service as audit
+from taskbridge.audit.actors import USER, Actor
 from taskbridge.auth.permissions import Role
 from taskbridge.errors import BadRequest, Conflict, Forbidden, NotFound
 from taskbridge.kit.time import as_utc, utcnow
@@ -151,6 +153,8 @@ async def _invite_account(
     )
     invitations.add(invitation)
     await session.flush()
+    after = {"email": account.email, "role": str(role), "invitation_id": invitation.id}
+    audit.record(session, tenant_id, "user.invited", "user", account.id, after=after)
     return IssuedInvitation(invitation, token)
 
 
@@ -171,6 +175,9 @@ async def revoke(
     if invitation.revoked_at is None:
         invitation.revoked_at = utcnow()
         await session.flush()
+        before = {"email": invitation.email, "role": invitation.role}
+        target = ("invitation", invitation.id)
+        audit.record(session, tenant_id, "invitation.revoked", *target, before=before)
     return invitation
 
 
@@ -196,8 +203,12 @@ async def open_offer(session: AsyncSession, secret: str, token: str, user: User)
     return Offer(invitation, tenant)
 
 
-async def accept(session: AsyncSession, secret: str, token: str, user: User) -> Offer:
-    """The signed-in invitee joins the tenant with the invited role; the token is used up."""
+async def accept(
+    session: AsyncSession, secret: str, token: str, user: User, *, address: str | None = None
+) -> Offer:
+    """The signed-in invitee joins the tenant with the invited role; the token is used up.
+
+    ``address``: the invitee's, for the audit entry of the tenant they join."""
     offer = await open_offer(session, secret, token, user)
     members = MemberRepository(session, offer.tenant.id)
     if await members.get(user.id) is not None:
@@ -207,6 +218,16 @@ async def accept(session: AsyncSession, secret: str, token: str, user: User) -> 
     ):
         raise BadRequest(INVALID_TOKEN, field="token")
     members.add(Membership(id=uuid.uuid4(), user_id=user.id, role=offer.invitation.role))
+    joined = {"email": user.email, "role": offer.invitation.role}
+    audit.record(
+        session,
+        offer.tenant.id,
+        "invitation.accepted",
+        "user",
+        user.id,
+        after={**joined, "invitation_id": offer.invitation.id},
+        actor=Actor(USER, str(user.id), user.email, address),
+    )
     await session.flush()
     return offer
 

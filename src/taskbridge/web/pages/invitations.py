@@ -16,7 +16,7 @@ from taskbridge.errors import BadRequest, Conflict, Forbidden
 from taskbridge.kit.uow import SessionDep, UnitOfWorkRoute
 from taskbridge.models import User
 from taskbridge.users import service as users
-from taskbridge.users.dependencies import secret_of
+from taskbridge.users.dependencies import client_address, secret_of
 from taskbridge.users.invitations import service as invitations
 from taskbridge.web.context import TENANT_COOKIE, acting_in, live_panel_session
 from taskbridge.web.forms import discard
@@ -60,7 +60,8 @@ async def show(request: Request, token: str, session: SessionDep, user: Invitee)
 async def accept(request: Request, token: str, session: SessionDep, user: Invitee) -> Response:
     """Join, then land on the dashboard acting in the new tenant."""
     try:
-        offer = await invitations.accept(session, secret_of(request), token, user)
+        address = client_address(request)
+        offer = await invitations.accept(session, secret_of(request), token, user, address=address)
     except (BadRequest, Forbidden, Conflict) as exc:
         await discard(session)
         return _refusal(request, exc)

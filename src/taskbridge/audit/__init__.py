@@ -1,0 +1,1 @@
+"""The audit log: one append-only row per administrator change, written in its transaction."""
