@@ -9,15 +9,21 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from taskbridge.activities import service as activities
 from taskbridge.activities.schemas import TaskCreate
 from taskbridge.activities.status import Channel
 from taskbridge.config import Settings
 from taskbridge.db import create_engine, create_session_factory, session_scope
+from taskbridge.kit.outage import database_trouble
 from taskbridge.kit.time import utcnow
 from taskbridge.results import service as results
 from taskbridge.results.schemas import ResultStatus, ResultSubmission, TaskResultIn
 from tests.conftest import TEST_SECRET_KEY
+
+BUSY_RETRIES = 3
+"""Times a writer retries a transaction the database was too busy to take."""
 
 
 def _task() -> TaskCreate:
@@ -54,15 +60,35 @@ async def _write(
     hold_open = engine.dialect.name == "postgresql"
     try:
         for _ in range(transactions):
-            async with session_scope(factory) as session:
-                for _ in range(rand.randint(1, 3)):
-                    task = await activities.create_task(session, tenant_id, _task(), actor="w")
-                    if hold_open:  # other writers' later ids commit first
-                        await asyncio.sleep(rand.random() * 0.02)
-                    if rand.random() < 0.5:
-                        await results.submit_result(session, submitter, _result(task.id))
+            steps = [rand.random() < 0.5 for _ in range(rand.randint(1, 3))]
+            pauses = [rand.random() * 0.02 if hold_open else 0.0 for _ in steps]
+            for attempt in range(BUSY_RETRIES + 1):
+                try:
+                    await _transaction(factory, tenant_id, submitter, steps, pauses)
+                    break
+                except Exception as exc:
+                    # SQLite's one write lock, busier than its timeout on a loaded machine: what a
+                    # client sees as a 503 and retries. The feed's proof reads what committed.
+                    if attempt == BUSY_RETRIES or database_trouble(exc) is None:
+                        raise
     finally:
         await engine.dispose()
+
+
+async def _transaction(
+    factory: async_sessionmaker[AsyncSession],
+    tenant_id: uuid.UUID,
+    submitter: results.Submitter,
+    steps: list[bool],
+    pauses: list[float],
+) -> None:
+    async with session_scope(factory) as session:
+        for with_result, pause in zip(steps, pauses, strict=True):
+            task = await activities.create_task(session, tenant_id, _task(), actor="w")
+            if pause:  # other writers' later ids commit first
+                await asyncio.sleep(pause)
+            if with_result:
+                await results.submit_result(session, submitter, _result(task.id))
 
 
 def write(database_url: str, data_dir: str, tenant_id: str, transactions: int, seed: int) -> None:

@@ -20,7 +20,6 @@ from taskbridge.activities.schemas import TaskCreate
 from taskbridge.activities.status import ActivityOrigin, ActivityStatus
 from taskbridge.dispatch import outbox
 from taskbridge.errors import Conflict
-from taskbridge.events.schemas import EventType
 from taskbridge.kit.time import utcnow
 
 CREATED = "created"
@@ -81,7 +80,7 @@ async def create_tasks(
     session: AsyncSession, tenant_id: uuid.UUID, tasks: Sequence[NewTask], *, actor: str
 ) -> list[uuid.UUID]:
     """What ``create_task`` does for each task, in a few statements: the tasks, their first
-    events, their deliveries, their feed events (read back in chunks, one insert). The caller
+    events, their deliveries, their feed events (rendered from the rows, one insert). The caller
     has checked, in this transaction, that no key or provider id is taken (the unique
     constraints refuse the whole batch otherwise)."""
     now = utcnow()
@@ -103,6 +102,5 @@ async def create_tasks(
     ]
     await ActivityRepository(session, tenant_id).insert_tasks(rows, events)
     await outbox.enqueue_many(session, tenant_id, [(row["id"], row["channel"]) for row in rows])
-    created = [(EventType.TASK_CREATED, row["id"]) for row in rows]
-    await publishing.publish_tasks(session, tenant_id, created)
+    await publishing.publish_created(session, tenant_id, rows)
     return [row["id"] for row in rows]

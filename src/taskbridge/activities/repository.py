@@ -331,6 +331,20 @@ class ActivityRepository(TenantRepository):
             found.update({row[0]: row[1] for row in await self.session.execute(stmt)})
         return found
 
+    async def references(
+        self, commerce_ids: Sequence[uuid.UUID], operator_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, tuple[str, str]]:
+        """The (external id, name) of these commerces and operators of the tenant, by id."""
+        found: dict[uuid.UUID, tuple[str, str]] = {}
+        for table, ids in ((commerces, commerce_ids), (operators, operator_ids)):
+            for start in range(0, len(ids), LOOKUP_CHUNK):
+                stmt = select(table.c.id, table.c.external_id, table.c.name).where(
+                    table.c.tenant_id == self.tenant_id,
+                    table.c.id.in_(ids[start : start + LOOKUP_CHUNK]),
+                )
+                found.update({row[0]: (row[1], row[2]) for row in await self.session.execute(stmt)})
+        return found
+
     async def insert_tasks(
         self, tasks: Sequence[dict[str, Any]], events: Sequence[dict[str, Any]]
     ) -> None:

@@ -11,7 +11,10 @@ from functools import partial
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskbridge.activities import creation, publishing
+from taskbridge.activities.publishing import completed_task as completed_task
+from taskbridge.activities.publishing import created_follow_up as created_follow_up
 from taskbridge.activities.repository import ActivityRepository, TaskRow
+from taskbridge.activities.repository import ResultRow as ResultRow
 from taskbridge.activities.schemas import TaskCreate, TaskFilters
 from taskbridge.activities.status import TRANSITIONS, ActivityOrigin, ActivityStatus
 from taskbridge.activities.submission_repository import LockedActivity as LockedActivity
@@ -20,7 +23,6 @@ from taskbridge.commerces import service as commerces
 from taskbridge.dispatch import outbox
 from taskbridge.errors import Conflict, NotFound
 from taskbridge.events.schemas import EventType
-from taskbridge.events.service import NewEvent
 from taskbridge.kit.cache import LargeCountCache
 from taskbridge.kit.pagination import Cursor
 from taskbridge.kit.time import utcnow
@@ -283,13 +285,6 @@ def _move(
         _event(activity, to, actor, reason, from_=current)
     )
     return True
-
-
-async def task_events(
-    session: AsyncSession, tenant_id: uuid.UUID, wanted: Sequence[tuple[EventType, uuid.UUID]]
-) -> list[NewEvent]:
-    """Task events (type, task id), each carrying its task as the integration API shows it."""
-    return await publishing.task_events(session, tenant_id, wanted)
 
 
 async def create_task(

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Select, and_, bindparam, insert, select, u
 
 from taskbridge.kit.model import table_of
 from taskbridge.kit.repository import TenantRepository
-from taskbridge.models import Activity, ActivityEvent, Commerce
+from taskbridge.models import Activity, ActivityEvent, Commerce, Operator
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,11 +40,31 @@ class LockedActivity:
     provider_activity_id: str | None
     named_commerce_id: uuid.UUID | None
     """The id of the commerce the submission names, in this tenant (None when it has none)."""
+    # What the task's document shows besides (``task.completed``, ``follow_up.created``): read
+    # with the lock, so that the submission's events cost no statement of their own.
+    origin: str
+    scheduled_at: datetime
+    created_at: datetime
+    last_dispatch_error: str | None
+    parent_activity_id: uuid.UUID | None
+    idempotency_key: str
+    dispatch_attempts: int
+    commerce_external_id: str
+    commerce_name: str
+    operator_external_id: str | None
+    operator_name: str | None
 
 
 _activities = table_of(Activity)
 _commerces = table_of(Commerce)
+_operators = table_of(Operator)
 _NAMED_COMMERCE = "named_commerce_id"
+_JOINED = {
+    "commerce_external_id": _commerces.c.external_id,
+    "commerce_name": _commerces.c.name,
+    "operator_external_id": _operators.c.external_id,
+    "operator_name": _operators.c.name,
+}
 
 
 def _lock_by(key: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
@@ -58,12 +78,16 @@ def _lock_by(key: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
     )
     a = _activities.c
     # The columns are LockedActivity's fields, by name: the row maps onto it whatever the order.
+    joined = {**_JOINED, _NAMED_COMMERCE: named_commerce}
     columns = [
-        named_commerce.label(_NAMED_COMMERCE) if f.name == _NAMED_COMMERCE else a[f.name]
+        joined[f.name].label(f.name) if f.name in joined else a[f.name]
         for f in fields(LockedActivity)
     ]
     return (
         select(*columns)
+        .select_from(_activities)
+        .join(_commerces, _commerces.c.id == a.commerce_id)
+        .outerjoin(_operators, _operators.c.id == a.operator_id)
         .where(a.tenant_id == bindparam("tenant_id"), key)
         .with_for_update(of=_activities)
     )

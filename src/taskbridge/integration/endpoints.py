@@ -232,7 +232,12 @@ async def submit_task_result(
             )
         reservation = outcome
         on_rollback(session, partial(idempotency.release, session_factory_of(request), outcome))
-    submitter = results.Submitter(tenant_id=key.tenant_id, actor=key.actor, api_key_id=key.key_id)
+    submitter = results.Submitter(
+        tenant_id=key.tenant_id,
+        actor=key.actor,
+        api_key_id=key.key_id,
+        locale=key.tenant.locale,
+    )
     result = await results.submit_result(
         session,
         submitter,

@@ -11,18 +11,19 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskbridge.activities import service as activities
-from taskbridge.activities.service import LockedActivity
+from taskbridge.activities.service import LockedActivity, ResultRow
 from taskbridge.activities.status import ActivityStatus
 from taskbridge.errors import BadRequest, Conflict, NotFound
 from taskbridge.events import service as events
 from taskbridge.events.schemas import EventType
 from taskbridge.kit.time import utcnow
-from taskbridge.models import ActivityResult
+from taskbridge.models import Activity, ActivityResult
 from taskbridge.result_types import service as result_types
 from taskbridge.result_types.service import Catalogue, CatalogueEntry
 from taskbridge.results.presenters import result_document
 from taskbridge.results.repository import ReplacedResult, ResultRepository
 from taskbridge.results.schemas import FINAL_STATUSES, ResultStatus, ResultSubmission
+from taskbridge.tenants import service as tenants
 
 RESULT_FIELD = "task_result.result"
 FUTURE_FIELD = "task_result.future_scheduled_at"
@@ -63,6 +64,8 @@ class Submitter:
     actor: str
     api_key_id: uuid.UUID | None = None
     source: str = "ACTIVITY"
+    locale: str | None = None
+    """The tenant's language, when the caller knows it (read when needed otherwise)."""
 
 
 def _unknown_code_message(value: str, active: Sequence[CatalogueEntry]) -> str:
@@ -176,7 +179,7 @@ async def submit_result(
             session, tenant_id, replaced.follow_up_activity_id, actor=submitter.actor
         )
     result_id = uuid.uuid4()
-    follow_up_id = None
+    follow_up = None
     if task_result.future_scheduled_at is not None and result_type.requires_future_scheduled_at:
         follow_up = await activities.create_follow_up(
             session,
@@ -185,7 +188,6 @@ async def submit_result(
             result_id=result_id,
             actor=submitter.actor,
         )
-        follow_up_id = follow_up.id
     values: dict[str, Any] = {
         "id": result_id,
         "activity_id": activity.id,
@@ -204,7 +206,7 @@ async def submit_result(
         "occurred_at": data.occurred_at,
         "source": submitter.source,
         "superseded_at": None,
-        "follow_up_activity_id": follow_up_id,
+        "follow_up_activity_id": None if follow_up is None else follow_up.id,
         "api_key_id": submitter.api_key_id,
         "created_at": now,
     }
@@ -220,30 +222,43 @@ async def submit_result(
         forced=data.hard_override,
     )
     stored = SubmittedResult(tenant_id=tenant_id, **values)
-    await _publish(session, stored, replaced=replaced is not None, completed=completed)
+    new = [
+        events.NewEvent(
+            type=EventType.RESULT_RECORDED,
+            subject_id=result_id,
+            data=result_document(stored),
+            replaced=replaced is not None,
+        )
+    ]
+    if follow_up is not None or completed:
+        locale = submitter.locale or await tenants.locale_of(session, tenant_id)
+        new = _with_task_events(new, activity, stored, follow_up, completed, locale)
+    await events.append(session, tenant_id, new)
     return stored
 
 
-async def _publish(
-    session: AsyncSession, result: SubmittedResult, *, replaced: bool, completed: bool
-) -> None:
-    """The submission's events in one insert: the follow-up created, the result, the task
-    completed (a follow-up canceled by the replacement was published when it moved)."""
-    tasks: list[tuple[EventType, uuid.UUID]] = []
-    if result.follow_up_activity_id is not None:
-        tasks.append((EventType.FOLLOW_UP_CREATED, result.follow_up_activity_id))
+def _with_task_events(
+    recorded: list[events.NewEvent],
+    activity: LockedActivity,
+    stored: SubmittedResult,
+    follow_up: Activity | None,
+    completed: bool,
+    locale: str,
+) -> list[events.NewEvent]:
+    """The submission's events in the feed's order: the follow-up created, the result, the
+    task completed (a follow-up canceled by the replacement was published when it moved).
+    Built from the values in hand, as a read of the tasks would show them."""
+    new = list(recorded)
+    if follow_up is not None:
+        new.insert(0, activities.created_follow_up(activity, follow_up, locale=locale))
     if completed:
-        tasks.append((EventType.TASK_COMPLETED, result.activity_id))
-    found = await activities.task_events(session, result.tenant_id, tasks)
-    recorded = events.NewEvent(
-        type=EventType.RESULT_RECORDED,
-        subject_id=result.id,
-        data=result_document(result),
-        replaced=replaced,
-    )
-    follow_ups = [e for e in found if e.type == EventType.FOLLOW_UP_CREATED]
-    completions = [e for e in found if e.type == EventType.TASK_COMPLETED]
-    await events.append(session, result.tenant_id, [*follow_ups, recorded, *completions])
+        current = ResultRow(**{name: getattr(stored, name) for name in ResultRow._fields})
+        new.append(
+            activities.completed_task(
+                activity, current, updated_at=stored.created_at, locale=locale
+            )
+        )
+    return new
 
 
 async def search(
