@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from taskbridge.db import UNLOCKED_READ
+from taskbridge.db import read_only_options
 from taskbridge.errors import BadRequest, Gone
 from taskbridge.events.repository import EventRepository, EventRow
 from taskbridge.events.schemas import MAX_WAIT_SECONDS, EventQuery, EventType
@@ -146,12 +146,11 @@ async def read_page(
 
 @contextlib.asynccontextmanager
 async def _reading(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """A session for one read, without SQLite's write lock (see ``db.UNLOCKED_READ``): the
-    feed never queues behind a writer, and a writer's open transaction never shows in it."""
+    """A session for one read, on the connections that only read (``db.read_only_options``):
+    no ``BEGIN``/``COMMIT`` round trips, and on SQLite no write lock, so the feed never queues
+    behind a writer, and a writer's open transaction never shows in it."""
     engine: AsyncEngine = factory.kw["bind"]
-    if engine.dialect.name == "sqlite":
-        engine = engine.execution_options(**{UNLOCKED_READ: True})
-    async with factory(bind=engine) as session:
+    async with factory(bind=engine.execution_options(**read_only_options(engine))) as session:
         yield session
         await session.commit()
 
