@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 from pydantic_core import to_json
 
 from taskbridge.activities.status import STATUS_VIEWS

@@ -238,7 +238,7 @@ async def arrivals(receiver: str, count: int) -> list[tuple[str, float]]:
 def measure(
     name: str, committed: dict[str, float], got: list[tuple[str, float]], rate: float
 ) -> Run:
-    first = {}
+    first: dict[str, float] = {}
     for activity_id, at in got:
         first.setdefault(activity_id, at)
     missing = set(committed) - set(first)

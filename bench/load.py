@@ -45,7 +45,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_until_listening(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+def _wait_until_listening(port: int, process: subprocess.Popen[bytes], timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

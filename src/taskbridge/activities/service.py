@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,14 +19,13 @@ from taskbridge.activities.repository import ResultRow as ResultRow
 from taskbridge.activities.schemas import TaskCreate, TaskFilters
 from taskbridge.activities.status import TRANSITIONS, ActivityOrigin, ActivityStatus
 from taskbridge.activities.submission_repository import LockedActivity as LockedActivity
-from taskbridge.activities.submission_repository import SubmissionRepository
+from taskbridge.activities.submission_repository import SubmissionRepository, SubmissionWrites
 from taskbridge.commerces import service as commerces
 from taskbridge.dispatch import outbox
 from taskbridge.errors import Conflict, NotFound
 from taskbridge.events.schemas import EventType
 from taskbridge.kit.cache import LargeCountCache
 from taskbridge.kit.pagination import Cursor
-from taskbridge.kit.time import utcnow
 from taskbridge.models import Activity, ActivityEvent, ActivityResult
 from taskbridge.operators import service as operators
 
@@ -168,43 +168,46 @@ def check_completion(activity: LockedActivity, *, forced: bool) -> bool:
     )
 
 
-async def record_result(
-    session: AsyncSession,
+def submission_writes(
     activity: LockedActivity,
+    result: dict[str, Any],
     *,
     completes: bool,
-    occurred_at: datetime,
+    moves: bool,
     now: datetime,
     actor: str,
     reason: str,
-    forced: bool,
-) -> bool:
-    """What a stored result does to its locked activity, in two statements at most.
-
-    The activity is always touched; a final result (``completes``) also moves it to COMPLETED
-    under the rule of :func:`check_completion`, with its event. Whether it moved (the caller
-    publishes ``task.completed`` with its own events, in one insert).
-    """
-    repo = SubmissionRepository(session, activity.tenant_id)
-    if not completes:
-        await repo.touch(activity.id, now)
-        return False
-    moves = check_completion(activity, forced=forced)
-    to = ActivityStatus.COMPLETED
-    await repo.complete(activity.id, status=to, occurred_at=occurred_at, now=now)
+    feed: Sequence[dict[str, Any]],
+) -> SubmissionWrites:
+    """What a stored result does to its locked activity: always touched; a final result
+    (``completes``) also makes it COMPLETED at the result's ``occurred_at``, with a status event
+    when it moved (``moves``, from :func:`check_completion`)."""
+    status_event = None
     if moves:
-        await repo.insert_event(
-            {
-                "id": uuid.uuid4(),
-                "activity_id": activity.id,
-                "from_status": activity.status,
-                "to_status": to,
-                "reason": reason,
-                "actor": actor,
-                "created_at": utcnow(),
-            }
-        )
-    return moves
+        status_event = {
+            "id": uuid.uuid4(),
+            "activity_id": activity.id,
+            "from_status": activity.status,
+            "to_status": ActivityStatus.COMPLETED,
+            "reason": reason,
+            "actor": actor,
+            "created_at": now,
+        }
+    return SubmissionWrites(
+        result=result,
+        activity_id=activity.id,
+        completes=completes,
+        occurred_at=result["occurred_at"],
+        now=now,
+        status_event=status_event,
+        feed=feed,
+    )
+
+
+async def store_submission(
+    session: AsyncSession, tenant_id: uuid.UUID, writes: SubmissionWrites
+) -> None:
+    await SubmissionRepository(session, tenant_id).store(writes)
 
 
 def _event(

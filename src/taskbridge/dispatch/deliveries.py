@@ -107,7 +107,7 @@ async def redeliver(
         delivery.delivered_at = None
     await _reopen_failed(session, activity, actor=actor, why=f"redelivery of {delivery.id}")
     await session.flush()
-    await outbox.announce(session)
+    outbox.announce(session)
     after = {"activity_id": activity.id, "status": delivery.status}
     audit.record(session, tenant_id, "delivery.redelivered", "delivery", delivery.id, after=after)
     return delivery
@@ -135,7 +135,7 @@ async def force_dispatch(
     if pending is not None:
         _due_now(pending, utcnow())
         await session.flush()
-        await outbox.announce(session)
+        outbox.announce(session)
         return pending
     delivery = await outbox.enqueue(session, activity, config)
     await session.flush()

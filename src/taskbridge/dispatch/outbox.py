@@ -1,8 +1,9 @@
 """The transactional outbox: delivery rows written in the transaction that makes a task READY.
 
 Imports only models and the dispatch repository, so the activities service can call it. Each
-transaction that enqueues wakes dispatchers once it commits: PostgreSQL delivers a ``NOTIFY``
-issued inside it, and this process's dispatchers get an in-process signal from ``after_commit``.
+transaction that enqueues wakes dispatchers once it commits: this process's get an in-process
+signal from ``after_commit``, and on PostgreSQL every process's get a ``NOTIFY`` sent after the
+commit, outside the transaction (``kit/notify.py`` says why).
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from taskbridge.dispatch.repository import DeliveryRepository, DispatchConfigRepository
 from taskbridge.dispatch.schemas import DeliveryStatus
+from taskbridge.kit import notify
 from taskbridge.kit.time import utcnow
 from taskbridge.models import Activity, Delivery, DispatchConfig
 
@@ -43,6 +45,7 @@ def _wake_after_commit(session: Session) -> None:
     if session.info.pop(ENQUEUED, False):
         for waker in list(_wakers):
             waker()
+        notify.after_commit(session, NOTIFY_CHANNEL)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -50,13 +53,9 @@ def _forget_after_rollback(session: Session) -> None:
     session.info.pop(ENQUEUED, None)
 
 
-async def announce(session: AsyncSession) -> None:
+def announce(session: AsyncSession) -> None:
     """Make this transaction wake the dispatchers when (and only if) it commits."""
-    if session.info.get(ENQUEUED):
-        return
     session.info[ENQUEUED] = True
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(select(func.pg_notify(NOTIFY_CHANNEL, "")))
 
 
 def _delivery_columns(activity_id: uuid.UUID, config_id: uuid.UUID) -> dict[str, Any]:
@@ -80,7 +79,7 @@ async def enqueue(session: AsyncSession, activity: Activity, config: DispatchCon
     """
     delivery = Delivery(**_delivery_columns(activity.id, config.id))
     DeliveryRepository(session, activity.tenant_id).add(delivery)
-    await announce(session)
+    announce(session)
     return delivery
 
 
@@ -111,5 +110,5 @@ async def enqueue_many(
     ]
     if rows:
         await DeliveryRepository(session, tenant_id).insert_many(rows)
-        await announce(session)
+        announce(session)
     return len(rows)

@@ -8,9 +8,9 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import structlog
-from sqlalchemy.engine import make_url
 
 from taskbridge.dispatch import outbox
+from taskbridge.kit.notify import asyncpg_dsn as asyncpg_dsn
 
 log = structlog.get_logger(__name__)
 
@@ -35,12 +35,6 @@ class Wakeup:
 
     def __exit__(self, *_exc: object) -> None:
         outbox.remove_waker(self)
-
-
-def asyncpg_dsn(database_url: str) -> str:
-    """The plain ``postgresql://`` DSN asyncpg takes, from a SQLAlchemy URL."""
-    url = make_url(database_url).set(drivername="postgresql")
-    return url.render_as_string(hide_password=False)
 
 
 class PgListener:

@@ -49,12 +49,9 @@ class NewEvent:
     replaced: bool | None = None
 
 
-async def append(session: AsyncSession, tenant_id: uuid.UUID, new: Sequence[NewEvent]) -> None:
-    """Write ``new`` in this transaction, in this order, with one statement."""
-    if not new:
-        return
-    now = utcnow()
-    rows = [
+def rows_of(new: Sequence[NewEvent], now: datetime) -> list[dict[str, Any]]:
+    """``new`` as the rows to insert (all but the tenant), in this order."""
+    return [
         {
             "type": str(event.type),
             "subject_id": event.subject_id,
@@ -64,8 +61,19 @@ async def append(session: AsyncSession, tenant_id: uuid.UUID, new: Sequence[NewE
         }
         for event in new
     ]
-    await EventRepository(session, tenant_id).insert_many(rows)
+
+
+def written(session: AsyncSession) -> None:
+    """This transaction wrote events: wake the feed's readers once it commits."""
     session.info[EVENTS_WRITTEN] = True
+
+
+async def append(session: AsyncSession, tenant_id: uuid.UUID, new: Sequence[NewEvent]) -> None:
+    """Write ``new`` in this transaction, in this order, with one statement."""
+    if not new:
+        return
+    await EventRepository(session, tenant_id).insert_many(rows_of(new, utcnow()))
+    written(session)
 
 
 @dataclass(frozen=True, slots=True)

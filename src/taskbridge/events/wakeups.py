@@ -1,5 +1,6 @@
 """What wakes a long-polling feed reader: a commit in this process that wrote events (every
-backend), or the ``NOTIFY`` the ``events`` table's trigger issues (PostgreSQL, any process).
+backend), or the ``NOTIFY`` a writing process sends after such a commit (PostgreSQL, any process;
+``kit/notify.py``).
 
 A reader takes :meth:`FeedSignal.next_wakeup` *before* it reads, so an event committed between
 its read and its wait still wakes it. Wake-ups only shorten a wait: the reader also reads again
@@ -20,12 +21,12 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from taskbridge.dispatch.wakeups import asyncpg_dsn
+from taskbridge.kit import notify
+from taskbridge.kit.notify import asyncpg_dsn
 
 log = structlog.get_logger(__name__)
 
 NOTIFY_CHANNEL = "taskbridge_events"
-"""Named by the trigger of migration 0006."""
 EVENTS_WRITTEN = "taskbridge.events.written"
 """``session.info`` flag: this transaction wrote events; wake this process's readers on commit."""
 POLL_SECONDS = 0.5
@@ -39,6 +40,7 @@ def _wake_after_commit(session: Session) -> None:
     if session.info.pop(EVENTS_WRITTEN, False):
         for signal in list(_signals):
             signal.fire()
+        notify.after_commit(session, NOTIFY_CHANNEL)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -142,10 +142,11 @@ async def submit_result(
     against however long authentication and parsing took. ``catalogue`` is the tenant's active
     result types when the caller holds a fresh enough copy; read from the database otherwise.
 
-    The common case (no result to replace, no follow-up) is four statements after the lock:
-    the current result superseded (none, here), Core inserts and an update with every value
-    known here, no unit-of-work flush, no reload. A refusal after the supersede (rule 6) is
-    rolled back with the rest of the request.
+    The common case (no result to replace, no follow-up) is two statements after the lock on
+    PostgreSQL (four on SQLite): the current result superseded (none, here), then the result,
+    the activity, its status event and the feed's events written with every value known here
+    (``SubmissionRepository.store``), no unit-of-work flush, no reload. A refusal after the
+    supersede (rule 6) is rolled back with the rest of the request.
     """
     now = utcnow()
     tenant_id = submitter.tenant_id
@@ -172,8 +173,7 @@ async def submit_result(
     replaced = await repo.supersede_current(activity.id, now)
     _check_replaceable(activity, replaced, data.hard_override)
     completes = data.status in FINAL_STATUSES
-    if completes:
-        activities.check_completion(activity, forced=data.hard_override)
+    moves = completes and activities.check_completion(activity, forced=data.hard_override)
     if replaced is not None and replaced.follow_up_activity_id is not None:
         await activities.cancel_unstarted_follow_up(
             session, tenant_id, replaced.follow_up_activity_id, actor=submitter.actor
@@ -210,17 +210,6 @@ async def submit_result(
         "api_key_id": submitter.api_key_id,
         "created_at": now,
     }
-    await repo.insert(values)
-    completed = await activities.record_result(
-        session,
-        activity,
-        completes=completes,
-        occurred_at=data.occurred_at,
-        now=now,
-        actor=submitter.actor,
-        reason=f"result {result_type.code} ({data.status})",
-        forced=data.hard_override,
-    )
     stored = SubmittedResult(tenant_id=tenant_id, **values)
     new = [
         events.NewEvent(
@@ -230,10 +219,21 @@ async def submit_result(
             replaced=replaced is not None,
         )
     ]
-    if follow_up is not None or completed:
+    if follow_up is not None or moves:
         locale = submitter.locale or await tenants.locale_of(session, tenant_id)
-        new = _with_task_events(new, activity, stored, follow_up, completed, locale)
-    await events.append(session, tenant_id, new)
+        new = _with_task_events(new, activity, stored, follow_up, moves, locale)
+    writes = activities.submission_writes(
+        activity,
+        values,
+        completes=completes,
+        moves=moves,
+        now=now,
+        actor=submitter.actor,
+        reason=f"result {result_type.code} ({data.status})",
+        feed=events.rows_of(new, now),
+    )
+    await activities.store_submission(session, tenant_id, writes)
+    events.written(session)
     return stored
 
 
