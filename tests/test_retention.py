@@ -165,6 +165,7 @@ async def test_rows_past_their_horizon_go_in_batches_and_nothing_else_is_touched
         "delivery_attempts": 4,
         "audit_entries": 1,
         "events": 1,
+        "event_deliveries": 1,
     }
     assert await _ids(f, IdempotencyRecord) == valid
     assert expired.isdisjoint(await _ids(f, IdempotencyRecord))

@@ -31,6 +31,7 @@ DOMAIN_TABLES: dict[str, set[str]] = {
     "commerces": {"commerces"},
     "dispatch": {"dispatch_configs", "deliveries", "delivery_attempts"},
     "events": {"events"},
+    "event_endpoints": {"event_endpoints", "event_deliveries", "event_delivery_attempts"},
     "idempotency": {"idempotency_records"},
     "operators": {"operators"},
     "result_types": {"result_types"},

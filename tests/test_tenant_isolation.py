@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from taskbridge.activities import service as activities
@@ -30,11 +30,16 @@ from taskbridge.config import Settings
 from taskbridge.db import session_scope
 from taskbridge.dispatch import service as dispatch
 from taskbridge.dispatch.schemas import DispatchConfigCreate, Provider
+from taskbridge.event_endpoints import service as event_endpoints
+from taskbridge.event_endpoints.repository import insert_deliveries
+from taskbridge.event_endpoints.schemas import EventEndpointCreate
 from taskbridge.kit.time import utcnow
 from taskbridge.models import (
     AuditEntry,
     Base,
     Delivery,
+    Event,
+    EventDelivery,
     LoginFailure,
     Membership,
     Tenant,
@@ -71,6 +76,8 @@ class Target:
     result_id: str
     dispatch_config_id: str
     delivery_id: str
+    event_endpoint_id: str
+    event_delivery_id: str
     code: str
     commerce_external_id: str
     operator_external_id: str
@@ -285,10 +292,45 @@ PROBES: dict[tuple[str, str], Builder] = {
     ("POST", "/api/users/{user_id}/reset-password"): _missing(
         "user_id", "user_id", json={"password": "probe-password"}
     ),
+    ("POST", "/api/users/{user_id}/deactivate"): _missing("user_id", "user_id"),
+    ("POST", "/api/users/{user_id}/reactivate"): _missing("user_id", "user_id"),
     ("POST", "/api/activities/tasks/{activity_id}/dispatch"): _missing(
         "activity_id", "activity_id"
     ),
     ("GET", "/api/audit-log"): _filtered(("actor", "user_email"), ("target_id", "user_id")),
+    ("POST", "/api/event-endpoints"): lambda _t, _a: [
+        Probe(OWN, json={"url": "https://93.184.216.34/own-hooks"})
+    ],
+    ("GET", "/api/event-endpoints"): _own(),
+    ("GET", "/api/event-endpoints/{endpoint_id}"): _missing("endpoint_id", "event_endpoint_id"),
+    ("PATCH", "/api/event-endpoints/{endpoint_id}"): _missing(
+        "endpoint_id", "event_endpoint_id", {"enabled": False}
+    ),
+    ("DELETE", "/api/event-endpoints/{endpoint_id}"): _missing("endpoint_id", "event_endpoint_id"),
+    ("POST", "/api/event-endpoints/{endpoint_id}/rotate-secret"): _missing(
+        "endpoint_id", "event_endpoint_id"
+    ),
+    ("GET", "/api/event-endpoints/{endpoint_id}/deliveries"): _missing(
+        "endpoint_id", "event_endpoint_id"
+    ),
+    ("POST", "/api/event-endpoints/{endpoint_id}/redeliver"): _missing(
+        "endpoint_id", "event_endpoint_id", {"since": "2026-01-01T00:00:00Z"}
+    ),
+    ("GET", "/api/event-endpoints/{endpoint_id}/deliveries/{delivery_id}"): lambda t, _a: [
+        Probe(
+            NOT_FOUND,
+            path={"endpoint_id": t.event_endpoint_id, "delivery_id": t.event_delivery_id},
+        )
+    ],
+    (
+        "POST",
+        "/api/event-endpoints/{endpoint_id}/deliveries/{delivery_id}/redeliver",
+    ): lambda t, _a: [
+        Probe(
+            NOT_FOUND,
+            path={"endpoint_id": t.event_endpoint_id, "delivery_id": t.event_delivery_id},
+        )
+    ],
 }
 
 
@@ -376,6 +418,18 @@ async def _build_other_tenant(
         [delivery] = (
             await session.scalars(select(Delivery).where(Delivery.tenant_id == tid))
         ).all()
+        hooked = await event_endpoints.create_endpoint(
+            session,
+            tid,
+            EventEndpointCreate(url="https://93.184.216.34/b-hooks", description="Solo Beta"),
+            settings,
+        )
+        last_event = await session.scalar(select(func.max(Event.id)).where(Event.tenant_id == tid))
+        assert last_event is not None
+        await insert_deliveries(session, hooked.endpoint, [(last_event, "task.created")], utcnow())
+        event_delivery = await session.scalar(
+            select(EventDelivery.id).where(EventDelivery.tenant_id == tid)
+        )
         elsewhere = await tenants.create(session, TenantCreate(name="Tenant C", slug="tenant-c"))
         await users.create_member(
             session, elsewhere.id, email="guest@c.example", password="c-password", role="FDE"
@@ -398,6 +452,8 @@ async def _build_other_tenant(
         result_id=str(result.id),
         dispatch_config_id=str(pushed.config.id),
         delivery_id=str(delivery.id),
+        event_endpoint_id=str(hooked.endpoint.id),
+        event_delivery_id=str(event_delivery),
         code="B_ONLY",
         commerce_external_id="B-COM-ONLY",
         operator_external_id="B-OP-ONLY",

@@ -9,6 +9,7 @@ from taskbridge.audit.endpoints import router as audit_router
 from taskbridge.auth.endpoints import router as api_keys_router
 from taskbridge.commerces.endpoints import router as commerces_router
 from taskbridge.dispatch.endpoints import router as dispatch_router
+from taskbridge.event_endpoints.endpoints import router as event_endpoints_router
 from taskbridge.events.endpoints import router as events_router
 from taskbridge.integration.endpoints import router as integration_router
 from taskbridge.operators.endpoints import router as operators_router
@@ -27,6 +28,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     results_router,
     dispatch_router,
     events_router,
+    event_endpoints_router,
     auth_router,
     invitee_router,
     tenant_router,  # before users_router: /api/users/invitations is not a /api/users/{user_id}

@@ -41,14 +41,14 @@ async def test_operator_screen_shows_rule_violations_in_labels_next_to_the_field
     assert missing_date.status_code == 400
     assert (
         '<p class="field-error" id="future_at-error" role="alert">'
-        "is required for result &#39;Reprogramar visita&#39;</p>"
+        "es obligatorio para el resultado &#39;Reprogramar visita&#39;</p>"
     ) in missing_date.text
     assert "RESCHEDULE" not in missing_date.text
 
     past = await post_form(
         client, screen, screen, {"result_type": reschedule, "future_at": "2020-01-01T10:00"}
     )
-    assert "must be in the future for result &#39;Reprogramar visita&#39;" in past.text
+    assert "debe estar en el futuro para el resultado &#39;Reprogramar visita&#39;" in past.text
 
     done = await post_form(
         client,
@@ -66,7 +66,7 @@ async def test_operator_screen_shows_rule_violations_in_labels_next_to_the_field
 
     again = await post_form(client, screen, screen, {"result_type": _id_of(page, "Sin contacto")})
     assert again.status_code == 409
-    assert "already has a final result" in again.text
+    assert "ya tiene un resultado final" in again.text
 
 
 async def test_a_used_result_type_cannot_be_deleted_and_says_why(
@@ -97,7 +97,7 @@ async def test_a_used_result_type_cannot_be_deleted_and_says_why(
         client, "/admin/result-types", f"/admin/result-types/{used.group(1)}/delete"
     )
     assert refused.status_code == 409
-    assert "is used by results and cannot be deleted; archive it instead" in refused.text
+    assert "lo usan resultados y no se puede eliminar; archívalo en su lugar" in refused.text
     assert "NO_CONTACT" in (await client.get("/admin/result-types")).text
 
 
@@ -158,7 +158,7 @@ async def test_users_are_managed_only_below_ones_own_role(
         client, "/admin/users", f"/admin/users/{peer.id}/role", {"role": "FDE"}
     )
     assert refused.status_code == 403
-    assert "You can only manage users whose role is below your own" in refused.text
+    assert "Solo puedes gestionar usuarios cuyo rol esté por debajo del tuyo" in refused.text
 
     added = await post_form(
         client,

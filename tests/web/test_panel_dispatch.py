@@ -178,12 +178,12 @@ async def test_edit_keeps_the_stored_auth_value_and_service_errors_show_by_the_f
     blank = await post_form(client, page, page, {"endpoint_url": ""})
     assert blank.status_code == 400
     assert 'id="endpoint_url-error"' in blank.text
-    assert "is required for the WEBHOOK provider" in blank.text
+    assert "es obligatorio para el proveedor WEBHOOK" in blank.text  # the person's language
     bad_header = await post_form(
         client, page, page, {"endpoint_url": "http://127.0.0.1:9/v2", "auth_header_name": "Host"}
     )
     assert bad_header.status_code == 400
-    assert "&#39;Host&#39; is set by taskbridge and cannot be configured" in bad_header.text
+    assert "&#39;Host&#39; lo fija taskbridge y no se puede configurar" in bad_header.text
     removed = await post_form(client, page, page, {"endpoint_url": "http://127.0.0.1:9/v2"})
     assert removed.status_code == 303
     [config] = await _configs(session_factory)
@@ -198,12 +198,12 @@ async def test_edit_keeps_the_stored_auth_value_and_service_errors_show_by_the_f
     taken = await _create(client, "http://127.0.0.1:9/other")
     assert taken.status_code == 400
     assert 'id="channel-error"' in taken.text
-    assert "Channel SALESMAN already has an active dispatch config" in taken.text
+    assert "El canal SALESMAN ya tiene una configuración de despacho activa" in taken.text
     missing = await post_form(
         client, CONFIGS, CONFIGS, {"channel": "EMAIL", "provider": "WEBHOOK", "endpoint_url": ""}
     )
     assert missing.status_code == 400
-    assert "is required for the WEBHOOK provider" in missing.text
+    assert "es obligatorio para el proveedor WEBHOOK" in missing.text
     assert len(await _configs(session_factory)) == 1
 
 
@@ -211,9 +211,9 @@ async def test_private_endpoints_are_refused_on_the_page_with_the_services_messa
     strict_client: httpx.AsyncClient, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     world, _ = await _admin(session_factory, strict_client)
-    message = (
-        "resolves to a private, loopback or link-local address (10.0.0.1); the platform "
-        "operator can allow these with TASKBRIDGE_DISPATCH_ALLOW_PRIVATE_NETWORKS=true"
+    message = (  # the service's English, shown in the person's language (Spanish here)
+        "apunta a una dirección privada, de loopback o de enlace local (10.0.0.1); el operador "
+        "de la plataforma puede permitirlas con TASKBRIDGE_DISPATCH_ALLOW_PRIVATE_NETWORKS=true"
     )
     refused = await _create(strict_client, "http://10.0.0.1/hooks")
     assert refused.status_code == 400
@@ -304,7 +304,7 @@ async def test_another_tenants_config_and_deliveries_are_not_found(
     assert "globex" not in (await client.get(CONFIGS)).text
     page = await client.get(f"{CONFIGS}/{theirs.id}")
     assert page.status_code == 404
-    assert "not found" in page.text
+    assert "no encontrada" in page.text
     for action in ("", "/rotate", "/test", "/deactivate", "/activate"):
         refused = await post_form(client, CONFIGS, f"{CONFIGS}/{theirs.id}{action}")
         assert refused.status_code == 404, action
@@ -330,7 +330,7 @@ async def test_deliveries_are_listed_filtered_redelivered_and_forced(
         client, "/admin/deliveries", f"/admin/deliveries/tasks/{world.task.id}/dispatch"
     )
     assert forced_early.status_code == 409
-    assert "No active dispatch config for channel SALESMAN" in forced_early.text
+    assert "No hay una configuración de despacho activa para el canal SALESMAN" in forced_early.text
 
     await _create(client, receiver.url)
     forced = await post_form(
@@ -348,7 +348,7 @@ async def test_deliveries_are_listed_filtered_redelivered_and_forced(
     assert f'data-delivery="{delivery.id}"' not in other_task.text
     junk = await client.get("/admin/deliveries?task=junk")
     assert junk.status_code == 400
-    assert "task: must be a task id (a UUID)" in junk.text
+    assert "task: debe ser un id de tarea (un UUID)" in junk.text
 
     dispatcher = Dispatcher(settings, session_factory)
     try:

@@ -18,6 +18,7 @@ from taskbridge.cli import (
     db,
     demo,
     dispatch,
+    event_endpoints,
     events,
     imports,
     result_types,
@@ -37,6 +38,7 @@ SUB_APPS: list[tuple[str, typer.Typer]] = [
     ("config", config.app),
     ("audit", audit.app),
     ("events", events.app),
+    ("event-endpoint", event_endpoints.app),
 ]
 """Command groups: ``taskbridge <name> <command> ...``."""
 

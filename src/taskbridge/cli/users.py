@@ -197,6 +197,28 @@ def reset_password(
     _show(run(work), as_json, "Reset the password of", tenant)
 
 
+def _set_active(tenant: str, email: str, active: bool) -> MemberRead:
+    async def work(session: AsyncSession) -> MemberRead:
+        found = await tenants.get_by_slug(session, tenant)
+        member = await users.get_member_by_email(session, found.id, email)
+        return present_member(await users.set_active(session, found.id, member.user.id, active))
+
+    return run(work)
+
+
+@app.command("deactivate")
+def deactivate(tenant: TenantOption, email: EmailOption, as_json: JsonOption = False) -> None:
+    """Deactivate a user: they cannot sign in, and every session of theirs ends at once (never
+    the last active ADMIN of a tenant)."""
+    _show(_set_active(tenant, email, False), as_json, "Deactivated", tenant)
+
+
+@app.command("reactivate")
+def reactivate(tenant: TenantOption, email: EmailOption, as_json: JsonOption = False) -> None:
+    """Let a deactivated user sign in again."""
+    _show(_set_active(tenant, email, True), as_json, "Reactivated", tenant)
+
+
 @app.command("list")
 def list_(tenant: TenantOption, as_json: JsonOption = False) -> None:
     """The tenant's users and their roles."""

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from taskbridge.audit import service as audit
 from taskbridge.commerces.repository import CommerceRepository
 from taskbridge.commerces.schemas import CommerceItem, CommerceUpdate, SyncSummary
 from taskbridge.errors import BadRequest, NotFound
@@ -89,9 +90,20 @@ async def sync(
 async def update(
     session: AsyncSession, tenant_id: uuid.UUID, commerce_id: uuid.UUID, data: CommerceUpdate
 ) -> Commerce:
+    """Only the fields sent change; one ``commerce.updated`` audit entry with the fields whose
+    value changed (none when nothing did)."""
     commerce = await get(session, tenant_id, commerce_id)
     changes = data.model_dump(exclude_unset=True)
+    before = {field: getattr(commerce, _column(field)) for field in changes}
     for field, value in changes.items():
-        setattr(commerce, "metadata_" if field == "metadata" else field, value)
+        setattr(commerce, _column(field), value)
     await session.flush()
+    after = {field: getattr(commerce, _column(field)) for field in changes}
+    audit.record(
+        session, tenant_id, "commerce.updated", "commerce", commerce.id, before=before, after=after
+    )
     return commerce
+
+
+def _column(field: str) -> str:
+    return "metadata_" if field == "metadata" else field

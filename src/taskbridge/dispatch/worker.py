@@ -35,6 +35,10 @@ from taskbridge.dispatch.schemas import AttemptOutcome
 from taskbridge.dispatch.sealing import SealBroken
 from taskbridge.dispatch.sender import Attempt, Network, Target, event_body
 from taskbridge.dispatch.wakeups import PgListener, Wakeup
+from taskbridge.event_endpoints import relay as event_relay
+from taskbridge.event_endpoints import repository as event_repository
+from taskbridge.event_endpoints import sending as event_sending
+from taskbridge.event_endpoints.sending import EventJob
 from taskbridge.kit.outage import database_trouble, outage_of
 from taskbridge.kit.time import utcnow
 from taskbridge.retention.service import purging_in_background
@@ -110,18 +114,36 @@ class Dispatcher:
         return Job(claim, target, event_body(delivery.event_type, data))
 
     async def claim(self, limit: int) -> list[Job]:
-        """Lease up to ``limit`` due deliveries and render their bodies, in one transaction."""
+        """Lease up to ``limit`` due task deliveries and render their bodies, in one transaction."""
+        return (await self._claim(limit, events=False))[0]
+
+    async def claim_all(self, limit: int) -> tuple[list[Job], list[EventJob]]:
+        """:meth:`claim`, then event deliveries in the slots left, in the same transaction."""
+        return await self._claim(limit, events=True)
+
+    async def _claim(self, limit: int, *, events: bool) -> tuple[list[Job], list[EventJob]]:
         now = self.now()
         lease_until = now + timedelta(seconds=self.settings.dispatch_lease_seconds)
         async with session_scope(self.factory) as session:
             ids = await repository.claim_due_deliveries(
                 session, worker_id=self.worker_id, now=now, lease_until=lease_until, limit=limit
             )
-            if not ids:
-                return []
-            claimed = await repository.load_claimed(session, ids)
-            rows = await self._tasks_of(session, claimed)
-            return [self._prepare(c, rows[c.delivery.activity_id], now) for c in claimed]
+            jobs: list[Job] = []
+            if ids:
+                claimed = await repository.load_claimed(session, ids)
+                rows = await self._tasks_of(session, claimed)
+                jobs = [self._prepare(c, rows[c.delivery.activity_id], now) for c in claimed]
+            if not events:
+                return jobs, []
+            event_jobs = await event_sending.claim(
+                session,
+                self.settings,
+                worker_id=self.worker_id,
+                now=now,
+                lease_until=lease_until,
+                limit=limit - len(jobs),
+            )
+            return jobs, event_jobs
 
     @staticmethod
     async def _tasks_of(
@@ -136,7 +158,7 @@ class Dispatcher:
             rows |= await activities.get_tasks(session, tenant_id, activity_ids)
         return rows
 
-    async def _send(self, job: Job) -> Attempt:
+    async def _send(self, job: Job | EventJob) -> Attempt:
         if job.target is None:
             return Attempt(self.now(), None, AttemptOutcome.REFUSED, error=job.refused)
         async with self.clients.client() as client:
@@ -162,6 +184,30 @@ class Dispatcher:
             self._failed(exc, "dispatch_record_failed", delivery_id=str(job.claim.delivery_id))
             return None
 
+    async def process_event(self, job: EventJob) -> Attempt | None:
+        """Send one event delivery and record the outcome in its own transaction."""
+        try:
+            if job.skip is not None:
+                async with session_scope(self.factory) as session:
+                    await event_sending.cancel_unsent(session, job.claim, self.worker_id, job.skip)
+                return None
+            attempt = await self._send(job)
+            async with session_scope(self.factory) as session:
+                await event_sending.record(
+                    session, job.claim, attempt, worker_id=self.worker_id, rand=self.policy.rand
+                )
+            return attempt
+        except Exception as exc:
+            self._failed(
+                exc, "event_delivery_record_failed", delivery_id=str(job.claim.delivery_id)
+            )
+            return None
+
+    async def relay_events(self) -> int:
+        """Fan the feed out to the event endpoints until caught up (``run`` does it on every
+        feed wake-up); the deliveries created."""
+        return await event_relay.relay_all(self.factory, self.now())
+
     def _failed(self, exc: Exception, event: str, **context: str) -> None:
         """A database outage is logged once (the next commit ends it), not once per poll;
         anything else with its traceback. Either way the loop goes on: it resumes by itself."""
@@ -173,10 +219,14 @@ class Dispatcher:
 
     async def run_once(self, limit: int | None = None) -> int:
         """Claim one batch and wait for all of it; the number of deliveries handled."""
+        await self.relay_events()
         async with self.recorder.running():
-            jobs = await self.claim(limit or min(self.concurrency, MAX_BATCH))
-            await asyncio.gather(*(self.process(job) for job in jobs))
-        return len(jobs)
+            jobs, event_jobs = await self.claim_all(limit or min(self.concurrency, MAX_BATCH))
+            await asyncio.gather(
+                *(self.process(job) for job in jobs),
+                *(self.process_event(job) for job in event_jobs),
+            )
+        return len(jobs) + len(event_jobs)
 
     async def drain(self) -> int:
         """Handle batches until nothing is due (tests, and ``dispatch-config test``)."""
@@ -185,8 +235,9 @@ class Dispatcher:
             total += handled
         return total
 
-    def _spawn(self, job: Job) -> None:
-        task = asyncio.create_task(self.process(job))
+    def _spawn(self, job: Job | EventJob) -> None:
+        work = self.process(job) if isinstance(job, Job) else self.process_event(job)
+        task = asyncio.create_task(work)
         self.inflight.add(task)
         task.add_done_callback(self.inflight.discard)
 
@@ -217,13 +268,15 @@ class Dispatcher:
             return
         wakeup.event.clear()
         try:
-            jobs = await self.claim(min(free, MAX_BATCH))
+            jobs, event_jobs = await self.claim_all(min(free, MAX_BATCH))
         except Exception as exc:
             self._failed(exc, "dispatch_claim_failed")
-            jobs = []
+            jobs, event_jobs = [], []
         for job in jobs:
             self._spawn(job)
-        if len(jobs) < min(free, MAX_BATCH):
+        for event_job in event_jobs:
+            self._spawn(event_job)
+        if len(jobs) + len(event_jobs) < min(free, MAX_BATCH):
             await self._wait(wakeup, stop, slots_full=False)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -239,6 +292,9 @@ class Dispatcher:
                 async with (
                     self.recorder.running(),
                     purging_in_background(self.settings, self.factory, self.now),
+                    event_relay.relaying_in_background(
+                        self.settings, self.factory, now=self.now, created=wakeup.event.set
+                    ),
                 ):
                     while not stop.is_set():
                         await self._cycle(wakeup, stop)
@@ -265,6 +321,7 @@ class Dispatcher:
         with contextlib.suppress(Exception):
             async with session_scope(self.factory) as session:
                 released = await repository.release_claims(session, self.worker_id)
+                released += await event_repository.release_claims(session, self.worker_id)
             if released:
                 log.info("dispatch_claims_released", count=released, worker=self.worker_id)
         await self.clients.aclose()

@@ -126,6 +126,16 @@ def _document(row: EventRow) -> dict[str, Any]:
     }
 
 
+def event_document(row: EventRow) -> dict[str, Any]:
+    """An event as the feed shows it (what an event webhook's ``data`` carries)."""
+    return _document(row)
+
+
+def event_id_of(txid: int, event_id: int, created_at: datetime) -> str:
+    """The feed's id of an event (its position, a cursor that resumes after it)."""
+    return Position(txid, event_id, created_at).encode()
+
+
 def start_of(query: EventQuery, retention: timedelta, now: datetime) -> Position | None:
     """The query's cursor (400 if not one of ours, 410 once older than ``retention``)."""
     if query.after is None:

@@ -9,6 +9,7 @@ from taskbridge.models.commerce import Commerce
 from taskbridge.models.delivery import Delivery, DeliveryAttempt
 from taskbridge.models.dispatch_config import DispatchConfig
 from taskbridge.models.event import Event
+from taskbridge.models.event_endpoint import EventDelivery, EventDeliveryAttempt, EventEndpoint
 from taskbridge.models.idempotency_record import IdempotencyRecord
 from taskbridge.models.operator import Operator
 from taskbridge.models.result_type import ResultType
@@ -27,6 +28,9 @@ __all__ = [
     "DeliveryAttempt",
     "DispatchConfig",
     "Event",
+    "EventDelivery",
+    "EventDeliveryAttempt",
+    "EventEndpoint",
     "IdempotencyRecord",
     "Invitation",
     "LoginFailure",

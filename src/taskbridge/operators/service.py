@@ -8,6 +8,7 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from taskbridge.audit import service as audit
 from taskbridge.commerces.schemas import SyncSummary
 from taskbridge.errors import AppError, BadRequest, NotFound
 from taskbridge.kit.time import utcnow
@@ -117,9 +118,16 @@ async def sync(
 async def update(
     session: AsyncSession, tenant_id: uuid.UUID, operator_id: uuid.UUID, data: OperatorUpdate
 ) -> Operator:
+    """Only the fields sent change; one ``operator.updated`` audit entry with the fields whose
+    value changed (none when nothing did)."""
     operator = await get(session, tenant_id, operator_id)
     changes = data.model_dump(exclude_unset=True)
+    before = {field: getattr(operator, field) for field in changes}
     for field, value in changes.items():
         setattr(operator, field, value)
     await session.flush()
+    after = {field: getattr(operator, field) for field in changes}
+    audit.record(
+        session, tenant_id, "operator.updated", "operator", operator.id, before=before, after=after
+    )
     return operator

@@ -18,6 +18,7 @@ from taskbridge.models import (
     Delivery,
     DeliveryAttempt,
     Event,
+    EventDelivery,
     IdempotencyRecord,
     LoginFailure,
 )
@@ -63,3 +64,11 @@ async def delete_audit_entries(session: AsyncSession, before: datetime, limit: i
 async def delete_events(session: AsyncSession, before: datetime, limit: int) -> int:
     """Feed events created before ``before`` (past ``event_retention_days``, any tenant)."""
     return await _delete_some(session, Event, Event.created_at < before, limit)
+
+
+async def delete_event_deliveries(
+    session: AsyncSession, before: datetime, closed_statuses: Collection[str], limit: int
+) -> int:
+    """Closed event deliveries created before ``before`` (their attempts go with them)."""
+    condition = (EventDelivery.created_at < before) & EventDelivery.status.in_(closed_statuses)
+    return await _delete_some(session, EventDelivery, condition, limit)

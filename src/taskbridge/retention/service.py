@@ -13,6 +13,9 @@ What goes, and when:
 - audit log entries older than ``audit_retention_days`` (365).
 - feed events older than ``event_retention_days`` (30) plus an hour's grace
   (``EVENT_PURGE_GRACE``); the feed answers 410 to a cursor older than the retention.
+- closed event-webhook deliveries (delivered, failed, canceled) created more than
+  ``event_retention_days`` ago, with their attempts: their events are gone by then, so they
+  could not be sent again anyway. Pending ones stay until they close.
 
 Each batch deletes at most ``batch_size`` rows in its own transaction, so on SQLite the write
 lock is held for a few milliseconds at a time and requests queue behind it briefly, not for the
@@ -66,6 +69,7 @@ class Purged:
     delivery_attempts: int
     audit_entries: int = 0
     events: int = 0
+    event_deliveries: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -124,6 +128,13 @@ async def purge(
         ),
         events=await _in_batches(
             factory, lambda s, n: repository.delete_events(s, events_before, n), batch_size
+        ),
+        event_deliveries=await _in_batches(
+            factory,
+            lambda s, n: repository.delete_event_deliveries(
+                s, at - event_retention, CLOSED_DELIVERIES, n
+            ),
+            batch_size,
         ),
     )
 

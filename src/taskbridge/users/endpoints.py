@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, Response
 
 from taskbridge.auth.dependencies import Authorized
 from taskbridge.auth.permissions import Permission
-from taskbridge.auth.principal import Principal
+from taskbridge.auth.principal import Principal, UserPrincipal
 from taskbridge.errors import error_response
 from taskbridge.kit.body import JsonBody
 from taskbridge.kit.openapi import SAMPLE_ID, merged, refused, response_headers
@@ -328,5 +328,64 @@ async def reset_password(
     """Only of a user whose role is below the caller's; their sessions end."""
     member = await service.reset_password(
         session, caller.tenant_id, user_id, body.password, rank=service.caller_rank(caller)
+    )
+    return model_response(present_member(member))
+
+
+ACTIVE_REFUSALS: dict[int | str, dict[str, Any]] = {
+    **NOT_FOUND,
+    403: refused(
+        "The user's role is not below the caller's, or the account also belongs to "
+        "another tenant (only its owner can change it)",
+        "You can only manage users whose role is below your own",
+    ),
+}
+
+
+def _caller_id(caller: Principal) -> uuid.UUID | None:
+    return caller.user_id if isinstance(caller, UserPrincipal) else None
+
+
+@users_router.post(
+    "/{user_id}/deactivate",
+    operation_id="deactivateUser",
+    response_model=MemberRead,
+    responses={
+        **ACTIVE_REFUSALS,
+        409: refused(
+            "The user is the caller, or the last active ADMIN of a tenant",
+            service.CANNOT_DEACTIVATE_YOURSELF,
+        ),
+    },
+)
+async def deactivate_user(user_id: uuid.UUID, session: SessionDep, caller: Updater) -> Response:
+    """Only of a user whose role is below the caller's and who belongs to no other tenant.
+
+    The person can no longer sign in, and every session of theirs ends at once (refresh tokens,
+    panel sessions, and so their access tokens). Never the caller, nor the last active ADMIN of
+    a tenant (409). Deactivating an inactive user changes nothing.
+    """
+    member = await service.set_active(
+        session,
+        caller.tenant_id,
+        user_id,
+        False,
+        rank=service.caller_rank(caller),
+        caller_id=_caller_id(caller),
+    )
+    return model_response(present_member(member))
+
+
+@users_router.post(
+    "/{user_id}/reactivate",
+    operation_id="reactivateUser",
+    response_model=MemberRead,
+    responses=ACTIVE_REFUSALS,
+)
+async def reactivate_user(user_id: uuid.UUID, session: SessionDep, caller: Updater) -> Response:
+    """The person may sign in again (with their password as it was; no session comes back).
+    Reactivating an active user changes nothing."""
+    member = await service.set_active(
+        session, caller.tenant_id, user_id, True, rank=service.caller_rank(caller)
     )
     return model_response(present_member(member))

@@ -105,6 +105,14 @@ class MemberRepository(TenantRepository):
         row = (await self.session.execute(stmt.where(User.id == user_id))).first()
         return None if row is None else (row[0], row[1])
 
+    async def other_active_admins(self, user_id: uuid.UUID) -> int:
+        """How many active people other than ``user_id`` are ADMIN of this tenant."""
+        stmt = self.scoped(select(func.count()).select_from(Membership), Membership).join(
+            User, User.id == Membership.user_id
+        )
+        stmt = stmt.where(Membership.role == "ADMIN", User.is_active.is_(True), User.id != user_id)
+        return int(await self.session.scalar(stmt) or 0)
+
     def add(self, membership: Membership) -> None:
         membership.tenant_id = self.tenant_id
         self.session.add(membership)

@@ -262,6 +262,64 @@ async def reset_password(
     return member
 
 
+CANNOT_DEACTIVATE_YOURSELF = "You cannot deactivate yourself"
+LAST_ACTIVE_ADMIN = (
+    "This person is the last active ADMIN of a tenant; make someone else ADMIN there first"
+)
+
+
+async def _check_not_last_admin(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """409 when the account is ADMIN of a tenant in which no other active person is ADMIN."""
+    for tenant, role in await repository.memberships_of_user(session, user_id):
+        if role != Role.ADMIN:
+            continue
+        if not await MemberRepository(session, tenant.id).other_active_admins(user_id):
+            raise Conflict(LAST_ACTIVE_ADMIN)
+
+
+async def set_active(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    user_id: uuid.UUID,
+    active: bool,
+    *,
+    rank: int | None = None,
+    caller_id: uuid.UUID | None = None,
+) -> Member:
+    """Deactivate or reactivate an account (the flag is the account's, so, as for a password
+    reset, only of one ranked below the caller and belonging to no other tenant; ``rank`` None:
+    the command line). Deactivating ends every session of the person at once (refresh tokens,
+    panel sessions and so their access tokens) and is refused for the caller themself and for the
+    last active ADMIN of a tenant (409). Asking for the state it already has changes nothing and
+    writes no audit entry."""
+    member = await get_member(session, tenant_id, user_id)
+    if not active and caller_id == user_id:
+        raise Conflict(CANNOT_DEACTIVATE_YOURSELF)
+    if rank is not None:
+        _may_change_account(rank, await _standing(session, tenant_id, user_id))
+    user = member.user
+    if user.is_active == active:
+        return member
+    if not active:
+        await _check_not_last_admin(session, user_id)
+        await repository.revoke_sessions_of(session, user_id)
+    user.is_active = active
+    await session.flush()
+    after: dict[str, object] = {"email": user.email, "is_active": active}
+    if not active:
+        after["sessions_ended"] = True
+    audit.record(
+        session,
+        tenant_id,
+        "user.reactivated" if active else "user.deactivated",
+        "user",
+        user_id,
+        before={"email": user.email, "is_active": not active},
+        after=after,
+    )
+    return member
+
+
 async def tenants_of(session: AsyncSession, user: User) -> list[TenantRole]:
     """Where the person may act: a super admin anywhere, the others in their tenants."""
     memberships = await repository.memberships_of_user(session, user.id)

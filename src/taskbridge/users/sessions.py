@@ -16,6 +16,8 @@ from datetime import timedelta
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from taskbridge.audit import service as audit
+from taskbridge.audit.actors import USER, Actor
 from taskbridge.errors import BadRequest, Unauthorized
 from taskbridge.kit.time import as_utc, utcnow
 from taskbridge.models import User, UserSession
@@ -193,4 +195,11 @@ async def change_password(
     user.password_hash = hash_password(new_password)
     await repository.revoke_sessions_of(session, user.id)
     log.info("password_changed", user_id=str(user.id), family_id=str(family_id))
+    # One entry in each tenant of the account, as a sign-in is recorded; never the password.
+    actor = Actor(USER, str(user.id), user.email, address)
+    for tenant, _ in await repository.memberships_of_user(session, user.id):
+        after = {"email": user.email, "other_sessions_ended": True}
+        audit.record(
+            session, tenant.id, "user.password_changed", "user", user.id, after=after, actor=actor
+        )
     return await start_session(session, user, kind, family_id=family_id)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from taskbridge.web.messages import to_spanish
+
 LANGUAGES = ("es", "en")
 
 SPANISH: dict[str, str] = {
@@ -279,14 +281,63 @@ SPANISH: dict[str, str] = {
     "Force retry": "Forzar reintento",
     "Delivery queued to be sent again.": "Envío en cola para reenviarse.",
     "Task queued to be pushed now.": "Tarea en cola para enviarse ahora.",
+    # Event endpoints and their deliveries.
+    "Event endpoints": "Endpoints de eventos",
+    "Event endpoint": "Endpoint de eventos",
+    "New event endpoint": "Nuevo endpoint de eventos",
+    "It receives the events committed from now on, signed with its own secret (Standard "
+    "Webhooks).": (
+        "Recibe los eventos confirmados desde ahora, firmados con su propio secreto (Standard "
+        "Webhooks)."
+    ),
+    "URL": "URL",
+    "Event types": "Tipos de evento",
+    "none checked: every type": "ninguno marcado: todos los tipos",
+    "All types": "Todos los tipos",
+    "Description": "Descripción",
+    "Create endpoint": "Crear endpoint",
+    "Enabled": "Habilitado",
+    "Disabled": "Deshabilitado",
+    "Enable": "Habilitar",
+    "Disable": "Deshabilitar",
+    "Failing since": "Fallando desde",
+    "Endpoint enabled.": "Endpoint habilitado.",
+    "Endpoint disabled.": "Endpoint deshabilitado.",
+    "Endpoint deleted.": "Endpoint eliminado.",
+    "Redeliver since": "Reenviar desde",
+    "Every kept event of its types since": "Cada evento guardado de sus tipos desde",
+    "Events queued to be sent again:": "Eventos en cola para reenviarse:",
+    "Delete this endpoint and its delivery log? It receives no more events.": (
+        "¿Eliminar este endpoint y su registro de envíos? No recibirá más eventos."
+    ),
+    "Event": "Evento",
+    # Editing commerces, operators and people; deactivating and reactivating them.
+    "Deactivated": "Desactivado",
+    "Reactivate": "Reactivar",
+    "Reactivated.": "Reactivado.",
+    "Deactivated. Their sessions were closed.": "Desactivado. Se cerraron sus sesiones.",
+    "A deactivated commerce keeps its tasks and results; a sync that names it activates it "
+    "again.": (
+        "Un comercio desactivado conserva sus tareas y resultados; una sincronización que lo "
+        "incluya lo vuelve a activar."
+    ),
+    "A deactivated operator keeps their tasks and results; a sync that names them activates "
+    "them again.": (
+        "Un operador desactivado conserva sus tareas y resultados; una sincronización que lo "
+        "incluya lo vuelve a activar."
+    ),
 }
 
 MESSAGES: dict[str, dict[str, str]] = {"es": SPANISH, "en": {}}
 
 
 def translator(language: str) -> Callable[[str], str]:
+    """The page's ``t``: its own words from the table, else a service's error message by its
+    template (:mod:`taskbridge.web.messages`), else the text as it is."""
     table = MESSAGES.get(language, SPANISH)
-    return lambda text: table.get(text, text)
+    if table is not SPANISH:
+        return lambda text: table.get(text, text)
+    return lambda text: table.get(text) or to_spanish(text) or text
 
 
 def pick_language(*candidates: str | None) -> str:

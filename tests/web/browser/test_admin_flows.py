@@ -19,6 +19,7 @@ PAGES = [
     "/api-keys",
     "/dispatch-configs",
     "/deliveries",
+    "/event-endpoints",
     "/commerces",
     "/operators",
     "/tasks",
@@ -62,7 +63,7 @@ async def test_result_types_create_reorder_and_archive(
     await page.get_by_label("Código").fill("BLANK")
     await page.get_by_label("Etiqueta", exact=True).fill("   ")
     await page.get_by_role("button", name="Agregar").click()
-    await expect(page.locator("#label-error")).to_have_text("label: must not be blank")
+    await expect(page.locator("#label-error")).to_have_text("label: no puede estar en blanco")
 
 
 async def test_an_api_key_is_shown_exactly_once(
@@ -162,7 +163,15 @@ async def test_a_viewer_finds_no_admin_actions(
     await log_in(page, live_server, viewer.email)
     nav = page.get_by_role("navigation", name="Navegación principal")
     await expect(nav.get_by_role("link")).to_have_text(
-        ["Resumen", "Tareas", "Resultados", "Tipos de resultado", "Despacho", "Envíos"]
+        [
+            "Resumen",
+            "Tareas",
+            "Resultados",
+            "Tipos de resultado",
+            "Despacho",
+            "Envíos",
+            "Endpoints de eventos",
+        ]
     )
     for path in [
         "/result-types",
@@ -171,6 +180,7 @@ async def test_a_viewer_finds_no_admin_actions(
         "/results",
         "/dispatch-configs",
         "/deliveries",
+        "/event-endpoints",
     ]:
         await page.goto(f"{live_server}/admin{path}")
         main = page.locator("main")

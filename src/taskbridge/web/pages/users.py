@@ -1,10 +1,10 @@
 """Users and roles: list, add (a new account) or invite (an existing one), change role, reset
-password (only of those below you), pending invitations."""
+password, deactivate and reactivate (only of those below you), pending invitations."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
@@ -141,3 +141,28 @@ async def reset_password(
         row_errors = {str(user_id): exc.message}
         return await _page(request, session, me, exc.status_code, row_errors=row_errors)
     return redirect("/users?notice=saved")
+
+
+@router.post("/{user_id}/{change}")
+async def set_active(
+    request: Request,
+    user_id: uuid.UUID,
+    change: Literal["deactivate", "reactivate"],
+    session: SessionDep,
+    me: Updater,
+) -> Response:
+    """As ``POST /api/users/{id}/deactivate|reactivate``: the person's sessions end at once."""
+    try:
+        await users.set_active(
+            session,
+            me.tenant_id,
+            user_id,
+            change == "reactivate",
+            rank=users.caller_rank(me.principal),
+            caller_id=me.user_id,
+        )
+    except (Conflict, Forbidden) as exc:
+        await discard(session)
+        row_errors = {str(user_id): exc.message}
+        return await _page(request, session, me, exc.status_code, row_errors=row_errors)
+    return redirect(f"/users?notice={change}d")

@@ -1,0 +1,1 @@
+"""Event webhooks: tenant endpoints that receive the event feed through the dispatcher."""
