@@ -114,12 +114,13 @@ def _paged_lists(app: FastAPI) -> list[tuple[str, dict[str, Any]]]:
 
 
 async def test_every_paged_list_documents_and_enforces_a_page_bound(
-    app: FastAPI, client: httpx.AsyncClient, admin: Admin
+    app: FastAPI, client: httpx.AsyncClient, admin: Admin, path_ids: dict[str, str]
 ) -> None:
     paged = _paged_lists(app)
     assert len(paged) >= 9, paged
     assert MAX_PAGE * MAX_PER_PAGE <= INT32_MAX, "an offset must fit every backend's integer"
-    for path, schema in paged:
+    for template, schema in paged:
+        path = template.format(**path_ids)
         assert schema.get("maximum") == MAX_PAGE, (path, schema)
         deepest = await client.get(
             path, headers=admin.headers, params={"page": MAX_PAGE, "per_page": MAX_PER_PAGE}
@@ -173,7 +174,7 @@ def _is_free_text(schema: dict[str, Any]) -> bool:
 
 
 async def test_nul_in_any_query_parameter_is_a_400_naming_it(
-    app: FastAPI, client: httpx.AsyncClient, admin: Admin
+    app: FastAPI, client: httpx.AsyncClient, admin: Admin, path_ids: dict[str, str]
 ) -> None:
     parameters = _query_parameters(app)
     free_text = [(m, p, n) for m, p, n, s in parameters if _is_free_text(s)]
@@ -184,7 +185,8 @@ async def test_nul_in_any_query_parameter_is_a_400_naming_it(
         ("/api/commerces", "q"),
         ("/api/operators", "q"),
     }
-    for method, path, name, schema in parameters:
+    for method, template, name, schema in parameters:
+        path = template.format(**path_ids)
         for value in ("\x00", "COM-001\x00"):
             response = await client.request(
                 method, path, headers=admin.headers, params={name: value}
@@ -230,7 +232,8 @@ async def test_nul_in_a_panel_query_is_a_400_page(
     ]:
         page = await client.get(path, params=params)
         assert page.status_code == 400, (path, page.text[:500])
-        assert "must not contain the NUL character" in page.text, path
+        # The rule, in the person's language (the tenant's: Spanish).
+        assert "no puede contener el carácter NUL" in page.text, path
 
 
 async def test_a_panel_page_number_past_the_bound_shows_the_last_allowed_page(

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from taskbridge.db import session_scope
 from taskbridge.kit.query import FLAG_RULE, UNKNOWN_PARAMETER, declared_query_names
-from taskbridge.models import Commerce, EventEndpoint, ResultType
+from taskbridge.models import Commerce, ResultType
 from tests.admin.conftest import Admin
 from tests.error_bodies import error_body
 from tests.users.support import add_person, bearer
@@ -146,36 +146,20 @@ async def test_every_get_route_refuses_an_unknown_parameter(
         assert response.json() == refusal("unknown_filter", UNKNOWN_PARAMETER), route.path
 
 
-async def _owners_of_paged_lists(
-    session_factory: async_sessionmaker[AsyncSession], admin: Admin
-) -> dict[str, str]:
-    """The ids a paged list under a path parameter needs (an event endpoint's deliveries)."""
-    endpoint = EventEndpoint(
-        id=uuid.uuid4(),
-        tenant_id=admin.tenant_id,
-        url="https://hooks.example.com/taskbridge",
-        event_types=[],
-        signing_secret_sealed="unused here",
-    )
-    async with session_scope(session_factory) as session:
-        session.add(endpoint)
-    return {"endpoint_id": str(endpoint.id)}
-
-
 async def test_every_paged_list_takes_limit_as_per_page(
     app: FastAPI,
     client: httpx.AsyncClient,
     session_factory: async_sessionmaker[AsyncSession],
     admin: Admin,
+    path_ids: dict[str, str],
 ) -> None:
     credentials = await _headers_for(client, session_factory, admin)
-    owners = await _owners_of_paged_lists(session_factory, admin)
     paged = [r for r in _get_routes(app) if "limit" in (declared_query_names(r) or ())]
     assert len(paged) >= 10
     for route in paged:
         kind = "key" if route.path.startswith("/api/integration/") else "bearer"
         headers = credentials[kind]
-        path = route.path.format(**owners)
+        path = route.path.format(**path_ids)
         by_limit = await client.get(path, params={"limit": "1"}, headers=headers)
         by_per_page = await client.get(path, params={"per_page": "1"}, headers=headers)
         assert by_limit.status_code == 200, (route.path, by_limit.text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -14,18 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskbridge.audit import service as audit
 from taskbridge.config import Settings
-from taskbridge.dispatch import sealing
 from taskbridge.dispatch.repository import DeliveryRepository, DispatchConfigRepository
 from taskbridge.dispatch.schemas import DispatchConfigCreate, DispatchConfigUpdate, Provider
 from taskbridge.dispatch.sender import Target
-from taskbridge.dispatch.signing import generate_signing_secret
+from taskbridge.dispatch.signing_keys import Sealer
 from taskbridge.dispatch.ssrf import EndpointRefused, check_endpoint
 from taskbridge.errors import BadRequest, Conflict, NotFound
 from taskbridge.kit.time import utcnow
 from taskbridge.models import DispatchConfig
 
-SIGNING_SECRET = "signing_secret"
-PREVIOUS_SECRET = "previous_signing_secret"
 AUTH_VALUE = "auth_header_value"
 
 
@@ -37,14 +34,16 @@ class ConfigWithSecret:
     signing_secret: str
 
 
+def _sealer(settings: Settings) -> Sealer:
+    return Sealer("dispatch_config", settings)
+
+
 def _seal(settings: Settings, config_id: uuid.UUID, field: str, value: str) -> str:
-    context = f"dispatch_config:{config_id}:{field}"
-    return sealing.seal(settings.resolved_secret_key(), value, context=context)
+    return _sealer(settings).seal(config_id, field, value)
 
 
 def _unseal(settings: Settings, config_id: uuid.UUID, field: str, token: str) -> str:
-    context = f"dispatch_config:{config_id}:{field}"
-    return sealing.unseal(settings.resolved_secret_key(), token, context=context)
+    return _sealer(settings).unseal(config_id, field, token)
 
 
 async def _check_url(url: str, settings: Settings) -> str:
@@ -93,7 +92,6 @@ async def create_config(
         await _check_url(data.endpoint_url, settings)
     repo = DispatchConfigRepository(session, tenant_id)
     await _ensure_channel_free(repo, str(data.channel))
-    secret = generate_signing_secret()
     config = DispatchConfig(
         id=uuid.uuid4(),
         channel=str(data.channel),
@@ -102,7 +100,7 @@ async def create_config(
         auth_header_name=data.auth_header_name,
         is_active=True,
     )
-    config.signing_secret_sealed = _seal(settings, config.id, SIGNING_SECRET, secret)
+    secret = _sealer(settings).new_secret(config)
     if data.auth_header_value is not None:
         config.auth_header_value_sealed = _seal(
             settings, config.id, AUTH_VALUE, data.auth_header_value
@@ -220,15 +218,7 @@ async def rotate_secret(
     """A new secret; the old one keeps signing (beside it) for ``overlap_seconds``."""
     now = now or utcnow()
     config = await get_config(session, tenant_id, config_id, for_update=True)
-    old = _unseal(settings, config.id, SIGNING_SECRET, config.signing_secret_sealed)
-    secret = generate_signing_secret()
-    config.signing_secret_sealed = _seal(settings, config.id, SIGNING_SECRET, secret)
-    if overlap_seconds > 0:
-        config.previous_signing_secret_sealed = _seal(settings, config.id, PREVIOUS_SECRET, old)
-        config.previous_secret_expires_at = now + timedelta(seconds=overlap_seconds)
-    else:
-        config.previous_signing_secret_sealed = None
-        config.previous_secret_expires_at = None
+    secret = _sealer(settings).rotate(config, overlap_seconds=overlap_seconds, now=now)
     await session.flush()
     rotation = {"overlap_seconds": overlap_seconds, "old_one_valid_until": now}
     _audit(session, "dispatch_config.secret_rotated", config, None, rotation)
@@ -273,11 +263,6 @@ def _audit(
 def target_of(config: DispatchConfig, settings: Settings, now: datetime) -> Target:
     """The unsealed secrets and header of ``config``: the current secret, and the previous one
     while its overlap lasts."""
-    secrets = [_unseal(settings, config.id, SIGNING_SECRET, config.signing_secret_sealed)]
-    previous = config.previous_signing_secret_sealed
-    expires = config.previous_secret_expires_at
-    if previous is not None and expires is not None and expires > now:
-        secrets.append(_unseal(settings, config.id, PREVIOUS_SECRET, previous))
     header = None
     if config.auth_header_name is not None and config.auth_header_value_sealed is not None:
         value = _unseal(settings, config.id, AUTH_VALUE, config.auth_header_value_sealed)
@@ -285,6 +270,6 @@ def target_of(config: DispatchConfig, settings: Settings, now: datetime) -> Targ
     return Target(
         provider=config.provider,
         endpoint_url=config.endpoint_url,
-        signing_secrets=tuple(secrets),
+        signing_secrets=_sealer(settings).signing_secrets(config, now),
         auth_header=header,
     )

@@ -18,11 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from taskbridge.audit import service as audit
 from taskbridge.audit.actors import SYSTEM, Actor
 from taskbridge.config import Settings
-from taskbridge.dispatch import sealing
 from taskbridge.dispatch.schemas import DeliveryStatus
 from taskbridge.dispatch.sender import Target
 from taskbridge.dispatch.service import endpoint_for_audit
-from taskbridge.dispatch.signing import generate_signing_secret
+from taskbridge.dispatch.signing_keys import Sealer
 from taskbridge.dispatch.ssrf import EndpointRefused, check_endpoint
 from taskbridge.errors import BadRequest, Conflict, NotFound
 from taskbridge.event_endpoints.repository import (
@@ -39,8 +38,6 @@ from taskbridge.event_endpoints.schemas import (
 from taskbridge.kit.time import format_timestamp, utcnow
 from taskbridge.models import EventDeliveryAttempt, EventEndpoint
 
-SIGNING_SECRET = "signing_secret"
-PREVIOUS_SECRET = "previous_signing_secret"
 TARGET = "event_endpoint"
 AUTO_DISABLE_AFTER = timedelta(days=5)
 """An endpoint whose attempts have all failed for this long is disabled."""
@@ -62,18 +59,8 @@ class DeliveryLog:
     total: int
 
 
-def _context(endpoint_id: uuid.UUID, field: str) -> str:
-    return f"event_endpoint:{endpoint_id}:{field}"
-
-
-def _seal(settings: Settings, endpoint_id: uuid.UUID, field: str, value: str) -> str:
-    return sealing.seal(settings.resolved_secret_key(), value, context=_context(endpoint_id, field))
-
-
-def _unseal(settings: Settings, endpoint_id: uuid.UUID, field: str, token: str) -> str:
-    return sealing.unseal(
-        settings.resolved_secret_key(), token, context=_context(endpoint_id, field)
-    )
+def _sealer(settings: Settings) -> Sealer:
+    return Sealer("event_endpoint", settings)
 
 
 async def _check_url(url: str, settings: Settings) -> None:
@@ -134,7 +121,6 @@ async def create_endpoint(
         raise Conflict(
             f"A tenant has at most {MAX_ENDPOINTS_PER_TENANT} event endpoints; delete one first"
         )
-    secret = generate_signing_secret()
     now = utcnow()
     endpoint = EventEndpoint(
         id=uuid.uuid4(),
@@ -146,7 +132,7 @@ async def create_endpoint(
         disabled_reason=None if data.enabled else BY_ADMINISTRATOR,
         disabled_at=None if data.enabled else now,
     )
-    endpoint.signing_secret_sealed = _seal(settings, endpoint.id, SIGNING_SECRET, secret)
+    secret = _sealer(settings).new_secret(endpoint)
     await _start_at_head(session, endpoint)
     repo.add(endpoint)
     await session.flush()
@@ -239,15 +225,7 @@ async def rotate_secret(
     """A new secret; the old one keeps signing beside it for ``overlap_seconds``."""
     now = now or utcnow()
     endpoint = await get_endpoint(session, tenant_id, endpoint_id, for_update=True)
-    old = _unseal(settings, endpoint.id, SIGNING_SECRET, endpoint.signing_secret_sealed)
-    secret = generate_signing_secret()
-    endpoint.signing_secret_sealed = _seal(settings, endpoint.id, SIGNING_SECRET, secret)
-    if overlap_seconds > 0:
-        endpoint.previous_signing_secret_sealed = _seal(settings, endpoint.id, PREVIOUS_SECRET, old)
-        endpoint.previous_secret_expires_at = now + timedelta(seconds=overlap_seconds)
-    else:
-        endpoint.previous_signing_secret_sealed = None
-        endpoint.previous_secret_expires_at = None
+    secret = _sealer(settings).rotate(endpoint, overlap_seconds=overlap_seconds, now=now)
     await session.flush()
     rotation = {"overlap_seconds": overlap_seconds, "old_one_valid_until": now}
     _audit(session, "event_endpoint.secret_rotated", endpoint, None, rotation)
@@ -256,15 +234,10 @@ async def rotate_secret(
 
 def target_of(endpoint: EventEndpoint, settings: Settings, now: datetime) -> Target:
     """The current secret, and the previous one while its overlap lasts."""
-    secrets = [_unseal(settings, endpoint.id, SIGNING_SECRET, endpoint.signing_secret_sealed)]
-    previous = endpoint.previous_signing_secret_sealed
-    expires = endpoint.previous_secret_expires_at
-    if previous is not None and expires is not None and expires > now:
-        secrets.append(_unseal(settings, endpoint.id, PREVIOUS_SECRET, previous))
     return Target(
         provider="WEBHOOK",
         endpoint_url=endpoint.url,
-        signing_secrets=tuple(secrets),
+        signing_secrets=_sealer(settings).signing_secrets(endpoint, now),
         auth_header=None,
     )
 
