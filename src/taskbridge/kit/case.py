@@ -111,6 +111,13 @@ holds no null, ``{"is_active": null}`` is a 400 naming the field, not a failed w
 documented schema is ``T``'s, without ``null`` or a default; the field's default must be
 ``None``."""
 
-NOT_BLANK = r"\S"
-"""The pattern of text that is stripped and must then be non-empty: with ``strip_whitespace`` and
-``min_length=1`` (which give the message), it tells the schema that ``"  "`` is refused."""
+NOT_BLANK = (
+    r"[^\t\n\u000b\f\r\u001c-\u001f \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+)
+r"""The pattern of text that is stripped and must then be non-empty: with ``strip_whitespace`` and
+``min_length=1`` (which give the message), it tells the schema that ``"  "`` is refused.
+
+Not ``\S``: Python's ``str.strip`` (the services' blank rule) and ECMA's ``\s`` (what a client
+checks the documented pattern with) disagree on ``\x1c``–``\x1f`` and ``\x85``, so a label of
+``"\x85"`` was valid by the schema and refused as blank. This class names Python's whitespace
+one by one, so both sides refuse the same texts (``\ufeff``, space only to ECMA, is text here)."""
