@@ -46,11 +46,14 @@ def _unseal(settings: Settings, config_id: uuid.UUID, field: str, token: str) ->
     return _sealer(settings).unseal(config_id, field, token)
 
 
-async def _check_url(url: str, settings: Settings) -> str:
+async def check_url(url: str, settings: Settings, *, field: str = "endpoint_url") -> str:
+    """The SSRF guard on a URL taskbridge will send to (dispatch configs, event endpoints): one
+    naming a non-public address is a 400 on ``field`` unless the platform allows private
+    networks (the send re-checks every address as it connects)."""
     try:
         await check_endpoint(url, allow_private_networks=settings.dispatch_allow_private_networks)
     except EndpointRefused as refused:
-        raise BadRequest(str(refused), field="endpoint_url") from None
+        raise BadRequest(str(refused), field=field) from None
     return url
 
 
@@ -89,7 +92,7 @@ async def create_config(
     if data.auth_header_value is not None and data.auth_header_name is None:
         raise BadRequest("is required with auth_header_value", field="auth_header_name")
     if data.endpoint_url is not None:
-        await _check_url(data.endpoint_url, settings)
+        await check_url(data.endpoint_url, settings)
     repo = DispatchConfigRepository(session, tenant_id)
     await _ensure_channel_free(repo, str(data.channel))
     config = DispatchConfig(
@@ -175,7 +178,7 @@ async def update_config(
         if data.endpoint_url is None and config.provider == Provider.WEBHOOK:
             raise BadRequest("is required for the WEBHOOK provider", field="endpoint_url")
         if data.endpoint_url is not None:
-            await _check_url(data.endpoint_url, settings)
+            await check_url(data.endpoint_url, settings)
         config.endpoint_url = data.endpoint_url
     if fields & {"auth_header_name", "auth_header_value"}:
         _apply_auth_header(config, data, settings)

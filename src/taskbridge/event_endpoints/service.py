@@ -20,10 +20,9 @@ from taskbridge.audit.actors import SYSTEM, Actor
 from taskbridge.config import Settings
 from taskbridge.dispatch.schemas import DeliveryStatus
 from taskbridge.dispatch.sender import Target
-from taskbridge.dispatch.service import endpoint_for_audit
+from taskbridge.dispatch.service import check_url, endpoint_for_audit
 from taskbridge.dispatch.signing_keys import Sealer
-from taskbridge.dispatch.ssrf import EndpointRefused, check_endpoint
-from taskbridge.errors import BadRequest, Conflict, NotFound
+from taskbridge.errors import Conflict, NotFound
 from taskbridge.event_endpoints.repository import (
     DeliveryRow,
     EndpointRepository,
@@ -61,15 +60,6 @@ class DeliveryLog:
 
 def _sealer(settings: Settings) -> Sealer:
     return Sealer("event_endpoint", settings)
-
-
-async def _check_url(url: str, settings: Settings) -> None:
-    """The dispatch configs' SSRF guard: a URL naming a non-public address is refused unless
-    the platform allows private networks (the send re-checks every address as it connects)."""
-    try:
-        await check_endpoint(url, allow_private_networks=settings.dispatch_allow_private_networks)
-    except EndpointRefused as refused:
-        raise BadRequest(str(refused), field="url") from None
 
 
 def _types(chosen: Sequence[str]) -> list[str]:
@@ -115,7 +105,7 @@ async def create_endpoint(
     session: AsyncSession, tenant_id: uuid.UUID, data: EventEndpointCreate, settings: Settings
 ) -> EndpointWithSecret:
     """A new endpoint; it receives events committed from now on (not history)."""
-    await _check_url(data.url, settings)
+    await check_url(data.url, settings, field="url")
     repo = EndpointRepository(session, tenant_id)
     if await repo.count() >= MAX_ENDPOINTS_PER_TENANT:
         raise Conflict(
@@ -181,7 +171,7 @@ async def update_endpoint(
     before = audited(endpoint)
     fields = data.model_fields_set
     if data.url is not None:
-        await _check_url(data.url, settings)
+        await check_url(data.url, settings, field="url")
         endpoint.url = data.url
     if data.event_types is not None:
         endpoint.event_types = _types(data.event_types)

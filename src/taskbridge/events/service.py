@@ -115,7 +115,8 @@ class FeedPage:
     next_cursor: str | None
 
 
-def _document(row: EventRow) -> dict[str, Any]:
+def event_document(row: EventRow) -> dict[str, Any]:
+    """An event as the feed shows it (what an event webhook's ``data`` carries)."""
     return {
         "id": Position(row.txid, row.id, row.created_at).encode(),
         "type": row.type,
@@ -124,11 +125,6 @@ def _document(row: EventRow) -> dict[str, Any]:
         "replaced": row.replaced,
         "data": row.payload,
     }
-
-
-def event_document(row: EventRow) -> dict[str, Any]:
-    """An event as the feed shows it (what an event webhook's ``data`` carries)."""
-    return _document(row)
 
 
 def event_id_of(txid: int, event_id: int, created_at: datetime) -> str:
@@ -156,7 +152,7 @@ async def read_page(
         limit=query.per_page,
         stable_only=session.get_bind().dialect.name == "postgresql",
     )
-    documents = [_document(row) for row in rows]
+    documents = [event_document(row) for row in rows]
     if documents:
         return FeedPage(documents, documents[-1]["id"])
     return FeedPage([], query.after)
