@@ -33,6 +33,7 @@ from taskbridge.errors import install_error_handlers
 from taskbridge.events.wakeups import FeedSignal
 from taskbridge.health import router as health_router
 from taskbridge.integration.configs import ConfigsFastPath
+from taskbridge.integration.task_page import TaskPageFastPath
 from taskbridge.kit.body import add_documented_bodies
 from taskbridge.kit.body_limit import BodySizeLimit
 from taskbridge.kit.cache import LargeCountCache, TtlCache
@@ -115,6 +116,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         name="admin",
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        TaskPageFastPath,
+        engine=engine,
+        keys=app.state.api_key_cache,
+        counts=app.state.task_count_cache,
+        limits=app.state.rate_limits,
+    )
     app.add_middleware(
         ConfigsFastPath,
         keys=app.state.api_key_cache,

@@ -161,11 +161,16 @@ def validation_failure(errors: Iterable[dict[str, Any]]) -> BadRequest:
     return BadRequest(message, details=details)
 
 
-async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, AppError)
+def app_error_response(exc: AppError) -> JSONResponse:
+    """The answer to ``exc``: its status, the contract body, its headers."""
     response = error_response(exc.status_code, exc.message, **exc.extra)
     response.headers.update(exc.headers or {})
     return response
+
+
+async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return app_error_response(exc)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -210,12 +215,16 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 OVERLOADED = "Service temporarily overloaded; retry shortly"
 
 
-async def _pool_exhausted(request: Request, _exc: Exception) -> JSONResponse:
+def pool_exhausted(path: str) -> JSONResponse:
     """No database connection came free in time: the client may retry, nothing was written."""
-    log.warning("database_pool_exhausted", path=request.url.path)
+    log.warning("database_pool_exhausted", path=path)
     response = error_response(503, OVERLOADED)
     response.headers["Retry-After"] = "1"
     return response
+
+
+async def _pool_exhausted(request: Request, _exc: Exception) -> JSONResponse:
+    return pool_exhausted(request.url.path)
 
 
 UNAVAILABLE = "Service temporarily unavailable; retry shortly"

@@ -14,6 +14,7 @@ from typing import Any
 from taskbridge.activities.repository import TaskRow
 from taskbridge.activities.schemas import ActivityDetail, ActivityRead, EventRead
 from taskbridge.activities.status import STATUS_VIEWS, ActivityStatus
+from taskbridge.kit.pagination import meta_document
 from taskbridge.kit.time import format_timestamp
 from taskbridge.models import ActivityEvent, ActivityResult
 from taskbridge.results.presenters import present_result_history, result_document
@@ -54,6 +55,22 @@ def task_document(row: TaskRow, locale: str) -> dict[str, Any]:
         "reason": row.reason,
         "parentActivityId": None if parent is None else str(parent),
         "result": None if row.result is None else result_document(row.result),
+    }
+
+
+def task_page_document(
+    rows: Sequence[TaskRow],
+    *,
+    page: int | None,
+    per_page: int,
+    total: int,
+    next_cursor: str | None,
+    locale: str,
+) -> dict[str, Any]:
+    """A page of the integration task list (``page`` is None on a page read by cursor)."""
+    return {
+        "data": [task_document(row, locale) for row in rows],
+        "meta": meta_document(page, per_page, total, next_cursor),
     }
 
 

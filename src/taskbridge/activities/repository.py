@@ -6,9 +6,10 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache, lru_cache
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import (
+    ClauseElement,
     ColumnElement,
     Integer,
     Row,
@@ -23,9 +24,11 @@ from sqlalchemy import (
     select,
     tuple_,
 )
+from sqlalchemy.engine import Dialect
 
 from taskbridge.activities.schemas import TaskFilters
 from taskbridge.activities.status import INTERNAL_STATUSES
+from taskbridge.kit.driver import DriverStatement
 from taskbridge.kit.model import table_of
 from taskbridge.kit.pagination import Cursor
 from taskbridge.kit.repository import TenantRepository
@@ -103,7 +106,7 @@ _TASK_COLUMNS = (
 _RESULT_AT = len(TaskRow._fields) - 1
 
 
-def _task_row(row: Row[Any]) -> TaskRow:
+def _task_row(row: Row[Any] | Sequence[Any]) -> TaskRow:
     values = tuple(row)
     result = values[_RESULT_AT:]
     return TaskRow._make(
@@ -229,24 +232,72 @@ def _page_statement(
     return _task_rows(page).order_by(page.c.scheduled_at.desc(), page.c.id.desc())
 
 
+def _count_query(tenant_id: uuid.UUID, filters: TaskFilters) -> tuple[Select[Any], dict[str, Any]]:
+    params = _filter_params(tenant_id, filters)
+    return _count_statement(frozenset(params)), params
+
+
+def _page_query(
+    tenant_id: uuid.UUID, filters: TaskFilters, offset: int, limit: int, after: Cursor | None
+) -> tuple[Select[Any], dict[str, Any]]:
+    """A page ordered by ``scheduled_at`` desc, then id desc; keyset when ``after`` is set."""
+    params = _filter_params(tenant_id, filters)
+    keyset, skip = after is not None, after is None and offset > 0
+    stmt = _page_statement(frozenset(params), limit, keyset=keyset, offset=skip)
+    if after is not None:
+        params.update(after_at=after.at, after_id=after.id)
+    elif skip:
+        params["offset"] = offset
+    return stmt, params
+
+
+class TaskReader(Protocol):
+    """Where a page of tasks is read: the request's session, or a driver connection."""
+
+    async def count_tasks(self, filters: TaskFilters) -> int: ...
+
+    async def list_tasks(
+        self, filters: TaskFilters, *, offset: int, limit: int, after: Cursor | None
+    ) -> list[TaskRow]: ...
+
+
+@lru_cache(maxsize=PAGE_STATEMENTS)
+def _driver_statement(statement: ClauseElement, dialect: Dialect) -> DriverStatement:
+    return DriverStatement(statement, dialect)
+
+
+class DriverTaskReader:
+    """The task list's statements on a driver connection (``kit.driver``): the same SQL as
+    :class:`ActivityRepository`'s, without the session and result layers around it."""
+
+    def __init__(self, connection: Any, dialect: Dialect, tenant_id: uuid.UUID) -> None:
+        self.connection = connection
+        self.dialect = dialect
+        self.tenant_id = tenant_id
+
+    async def count_tasks(self, filters: TaskFilters) -> int:
+        stmt, params = _count_query(self.tenant_id, filters)
+        sql, args = _driver_statement(stmt, self.dialect).bind(params)
+        return int(await self.connection.fetchval(sql, *args) or 0)
+
+    async def list_tasks(
+        self, filters: TaskFilters, *, offset: int, limit: int, after: Cursor | None
+    ) -> list[TaskRow]:
+        stmt, params = _page_query(self.tenant_id, filters, offset, limit, after)
+        sql, args = _driver_statement(stmt, self.dialect).bind(params)
+        return [_task_row(row) for row in await self.connection.fetch(sql, *args)]
+
+
 class ActivityRepository(TenantRepository):
     async def count_tasks(self, filters: TaskFilters) -> int:
-        params = _filter_params(self.tenant_id, filters)
-        stmt = _count_statement(frozenset(params))
+        stmt, params = _count_query(self.tenant_id, filters)
         connection = await self.session.connection()
         return int((await connection.execute(stmt, params)).scalar() or 0)
 
     async def list_tasks(
         self, filters: TaskFilters, *, offset: int, limit: int, after: Cursor | None
     ) -> list[TaskRow]:
-        """A page ordered by ``scheduled_at`` desc, then id desc; keyset when ``after`` is set."""
-        params = _filter_params(self.tenant_id, filters)
-        keyset, skip = after is not None, after is None and offset > 0
-        stmt = _page_statement(frozenset(params), limit, keyset=keyset, offset=skip)
-        if after is not None:
-            params.update(after_at=after.at, after_id=after.id)
-        elif skip:
-            params["offset"] = offset
+        stmt, params = _page_query(self.tenant_id, filters, offset, limit, after)
         # Core on the session's connection: the ORM's execution layer adds nothing to plain rows.
         connection = await self.session.connection()
         return [_task_row(row) for row in (await connection.execute(stmt, params)).all()]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from taskbridge.activities import creation, publishing
 from taskbridge.activities.publishing import completed_task as completed_task
 from taskbridge.activities.publishing import created_follow_up as created_follow_up
-from taskbridge.activities.repository import ActivityRepository, TaskRow
+from taskbridge.activities.repository import ActivityRepository, TaskReader, TaskRow
 from taskbridge.activities.repository import ResultRow as ResultRow
 from taskbridge.activities.schemas import TaskCreate, TaskFilters
 from taskbridge.activities.status import TRANSITIONS, ActivityOrigin, ActivityStatus
@@ -47,24 +47,50 @@ async def list_tasks(
     cursor: str | None,
     counts: LargeCountCache[tuple[uuid.UUID, TaskFilters]] | None = None,
 ) -> TaskPageResult:
-    """One count and one page query, whatever the page size (``counts`` may spare the count).
+    """One count and one page query, whatever the page size (``counts`` may spare the count)."""
+
+    async def recount() -> int:  # a background refresh outlives this request's session
+        async with AsyncSession(session.bind) as own:
+            return await ActivityRepository(own, tenant_id).count_tasks(filters)
+
+    reader = ActivityRepository(session, tenant_id)
+    return await read_task_page(
+        reader,
+        tenant_id,
+        filters,
+        page=page,
+        per_page=per_page,
+        cursor=cursor,
+        counts=counts,
+        recount=recount,
+    )
+
+
+async def read_task_page(
+    reader: TaskReader,
+    tenant_id: uuid.UUID,
+    filters: TaskFilters,
+    *,
+    page: int,
+    per_page: int,
+    cursor: str | None,
+    counts: LargeCountCache[tuple[uuid.UUID, TaskFilters]] | None,
+    recount: Callable[[], Awaitable[int]],
+) -> TaskPageResult:
+    """A page of tasks and its total, read through ``reader`` (the route's session, or the fast
+    path's driver connection): the total first, counted by ``reader`` unless ``counts`` holds a
+    large one (``recount`` refreshes it on a connection of its own), then the page.
 
     The two are separate statements, each consistent in itself: the page (items and
     ``next_cursor``) is one snapshot, the total another (or a cached one, see ``counts``).
     """
-    repo = ActivityRepository(session, tenant_id)
     after = Cursor.decode(cursor) if cursor else None
+    load = partial(reader.count_tasks, filters)
     if counts is None:
-        total = await repo.count_tasks(filters)
+        total = await load()
     else:
-
-        async def recount() -> int:  # a background refresh outlives this request's session
-            async with AsyncSession(session.bind) as own:
-                return await ActivityRepository(own, tenant_id).count_tasks(filters)
-
-        load = partial(repo.count_tasks, filters)
         total = await counts.count((tenant_id, filters), load, recount=recount)
-    rows = await repo.list_tasks(
+    rows = await reader.list_tasks(
         filters, offset=(page - 1) * per_page, limit=per_page + 1, after=after
     )
     next_cursor = None

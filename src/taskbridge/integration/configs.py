@@ -24,14 +24,19 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from taskbridge.auth.permissions import Permission
 from taskbridge.auth.principal import ApiKeyPrincipal
-from taskbridge.auth.rate_limits import key_checks
-from taskbridge.errors import error_body
+from taskbridge.integration.fast_path import (
+    Reply,
+    cached_key,
+    encoded_headers,
+    enforced,
+    rate_limited,
+    send_reply,
+    single_headers,
+)
 from taskbridge.kit.cache import TtlCache
-from taskbridge.kit.crypto import hash_api_key, looks_like_api_key
 from taskbridge.kit.language import preferred_languages
 from taskbridge.kit.metrics import ROUTE_TEMPLATE
-from taskbridge.kit.rate_limit import Exceeded, RateLimits
-from taskbridge.kit.time import utcnow
+from taskbridge.kit.rate_limit import RateLimits
 from taskbridge.result_types.service import Catalogue, localized_label
 
 CONFIGS_PATH = "/api/integration/task-result-type-configs"
@@ -83,10 +88,6 @@ def _etag_matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in candidates or etag in candidates
 
 
-Reply = tuple[int, list[tuple[bytes, bytes]], bytes]
-"""An answer as the fast path sends it: status, ASGI headers, body."""
-
-
 @dataclass(frozen=True, slots=True)
 class PreparedAnswer:
     """The 200 and the 304 for one catalogue snapshot and one ``Accept-Language``, with their
@@ -130,7 +131,7 @@ class ConfigsFastPath:
         self.app = app
         self.keys = keys
         self.catalogues = catalogues
-        self.limits = limits if limits is not None and limits.enforced else None
+        self.limits = enforced(limits)
         self._prepared: dict[tuple[int, bytes | None], PreparedAnswer] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -143,32 +144,23 @@ class ConfigsFastPath:
             found = self._from_cache(scope["headers"])
             if found is not None:
                 key, reply = found
-                if self.limits is not None:
-                    exceeded = await self.limits.hit(*key_checks(key))
-                    if exceeded is not None:
-                        reply = _reply(_refused(exceeded))
                 scope[ROUTE_TEMPLATE] = CONFIGS_PATH  # counted as the route's answers are
-                await _send(send, reply)
+                refused = await rate_limited(self.limits, key)
+                if refused is not None:
+                    await refused(scope, receive, send)
+                else:
+                    await send_reply(send, reply)
                 return
         await self.app(scope, receive, send)
 
     def _from_cache(
         self, raw_headers: list[tuple[bytes, bytes]]
     ) -> tuple[ApiKeyPrincipal, Reply] | None:
-        headers: dict[bytes, bytes] = {}
-        for name, value in raw_headers:
-            if name in headers:
-                return None  # a repeated header: the full route decides what it means
-            headers[name] = value
-        plaintext = headers.get(b"x-api-key", b"").decode("latin-1")
-        if not looks_like_api_key(plaintext):
+        headers = single_headers(raw_headers)
+        if headers is None:
             return None
-        key = self.keys.peek_or_refresh(hash_api_key(plaintext))
-        if (
-            key is None
-            or Permission.VIEW_ACTIVITIES not in key.permissions
-            or (key.expires_at is not None and key.expired_at(utcnow()))
-        ):
+        key = cached_key(headers, self.keys, Permission.VIEW_ACTIVITIES)
+        if key is None:
             return None
         catalogue = self.catalogues.peek_or_refresh(key.tenant_id)
         if catalogue is None:
@@ -187,25 +179,9 @@ class ConfigsFastPath:
         return prepared
 
 
-def _refused(exceeded: Exceeded) -> ConfigsAnswer:
-    """The route's 429, rendered here (the same body and headers as
-    :func:`taskbridge.auth.rate_limits.refusal`)."""
-    body = json.dumps(error_body(429, exceeded.message), separators=(",", ":")).encode()
-    return ConfigsAnswer(429, body, {"content-type": "application/json", **exceeded.headers()})
-
-
 def _text(value: bytes | None) -> str | None:
     return None if value is None else value.decode("latin-1")
 
 
 def _reply(answer: ConfigsAnswer) -> Reply:
-    headers = [(b"content-length", str(len(answer.body)).encode())] if answer.body else []
-    headers += [(name.encode(), value.encode()) for name, value in answer.headers.items()]
-    return answer.status_code, headers, answer.body
-
-
-async def _send(send: Send, reply: Reply) -> None:
-    status, headers, body = reply
-    # The headers list is shared by every answer of its kind: the layers outside copy it.
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    return answer.status_code, encoded_headers(answer.body, answer.headers), answer.body

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request, Response
 
 from taskbridge.activities import service as activities
-from taskbridge.activities.presenters import task_document
+from taskbridge.activities.presenters import task_document, task_page_document
 from taskbridge.activities.schemas import TaskPage, TaskRead
 from taskbridge.auth.dependencies import AnyApiKey, RequirePermission
 from taskbridge.auth.permissions import Permission
@@ -21,7 +21,6 @@ from taskbridge.integration.schemas import KeyIntrospection, TaskQuery
 from taskbridge.kit.body import JsonBody
 from taskbridge.kit.cache import TtlCache
 from taskbridge.kit.openapi import SAMPLE_ID, header, merged, refused, response_headers
-from taskbridge.kit.pagination import meta_document
 from taskbridge.kit.query import QueryModel, documented_query
 from taskbridge.kit.responses import JSON, document_response, model_response
 from taskbridge.kit.uow import (
@@ -184,11 +183,15 @@ async def list_tasks(
         cursor=cursor,
         counts=request.app.state.task_count_cache,
     )
-    locale = key.tenant.locale
-    meta = meta_document(None if cursor else page, per_page, found.total, found.next_cursor)
-    return document_response(
-        {"data": [task_document(row, locale) for row in found.rows], "meta": meta}
+    document = task_page_document(
+        found.rows,
+        page=None if cursor else page,
+        per_page=per_page,
+        total=found.total,
+        next_cursor=found.next_cursor,
+        locale=key.tenant.locale,
     )
+    return document_response(document)
 
 
 @router.get(

@@ -1,0 +1,67 @@
+"""Core statements run on the driver's own connection, for the hot paths that skip the session.
+
+The busiest reads spend more CPU in the layers around a statement (session, unit of work,
+execution context, result processing) than in the driver that sends it. A statement built with
+SQLAlchemy Core is still the one source of its SQL: :class:`DriverStatement` compiles it once for
+the engine's dialect, and each request only binds its values in the compiled order. The
+connection comes from the engine's own pool (:func:`driver_connection`), so pool size, pool
+metrics and the outage handling of every other request apply to it unchanged.
+
+What the driver returns is what it decodes, not what SQLAlchemy's result processors would make
+of it: use this only where the two are the same (on PostgreSQL with asyncpg: UUIDs, aware UTC
+datetimes, text, integers, and JSON decoded by the codec SQLAlchemy installs on every pooled
+connection). The values bound must be ones the driver takes as they are, for the same reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.util import greenlet_spawn
+
+DRIVER_DIALECTS = frozenset({"postgresql"})
+"""Dialects whose driver connection the fast paths use (asyncpg); elsewhere they stand aside."""
+
+
+class DriverStatement:
+    """A Core statement compiled once, bound per call to the driver's SQL and positional values.
+
+    Expanding parameters (``IN`` lists) are rendered for the values of each call, as
+    SQLAlchemy's own execution would.
+    """
+
+    __slots__ = ("_compiled",)
+
+    def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler)
+        self._compiled = compiled
+
+    def bind(self, params: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]]:
+        state = self._compiled.construct_expanded_state(params)
+        return state.statement, tuple(state.positional_parameters)
+
+
+@asynccontextmanager
+async def driver_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
+    """The driver connection (an ``asyncpg.Connection``) of a connection checked out of the
+    engine's pool, returned to it afterwards.
+
+    It is discarded rather than returned when the block raises: the connection may be broken, or
+    mid-statement after a cancellation, and a pool holds only connections in a known state.
+    Don't leave a transaction open on it.
+    """
+    pooled = await engine.raw_connection()
+    try:
+        yield pooled.driver_connection
+    except BaseException:
+        await greenlet_spawn(pooled.invalidate)
+        raise
+    finally:
+        await greenlet_spawn(pooled.close)
