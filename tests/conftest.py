@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -16,13 +16,20 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from taskbridge.app import create_app
+from taskbridge.auth.principal import ApiKeyPrincipal
+from taskbridge.auth.service import load_principal
 from taskbridge.config import Settings
+from taskbridge.db import session_scope
+from taskbridge.kit.crypto import hash_api_key, looks_like_api_key
 from taskbridge.migrations import upgrade
 from taskbridge.models import Base
+from taskbridge.result_types.service import Catalogue, load_catalogue
 
 PG_URL = os.environ.get("TASKBRIDGE_TEST_DATABASE_URL")
 TABLES = [t.name for t in reversed(Base.metadata.sorted_tables)]
 TEST_SECRET_KEY = "test-secret-key-of-at-least-32-bytes"
+ROUTE, FAST_PATH = "route", "fast path"
+"""Who answers the ``client`` fixture's integration requests (``served_by``)."""
 
 
 def is_postgres() -> bool:
@@ -90,20 +97,92 @@ def clean_settings(migrated_template: Path | str, data_dir: Path) -> Settings:
 
 
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+def session_factory(app: FastAPI) -> async_sessionmaker[AsyncSession]:
+    factory: async_sessionmaker[AsyncSession] = app.state.session_factory
+    return factory
+
+
+# On PostgreSQL the task-list, result-submission and feed suites run twice, ``served_by`` the
+# FastAPI route and by the fast paths in front of it (``integration.task_page``,
+# ``integration.submission``), which answer only requests whose key and catalogue are fresh in the
+# process caches. For the fast paths' pass, the caches are reloaded from the database before
+# every request: each request sees the database as it is, as the route does with caches off.
+
+BOTH_PATHS = frozenset(
+    {
+        "test_submit_rules",
+        "test_submit_validation",
+        "test_submit_effects",
+        "test_submit_race",
+        "test_submit_timing",
+        "test_idempotency",
+        "test_tasks_filters",
+        "test_tasks_pagination",
+        "test_task_item",
+        "test_feed",
+        "test_submission_documents",
+    }
+)
+"""The suites that run through the route and through the fast paths (not those about the
+route's own statements, such as ``test_tasks_reads``)."""
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    module = metafunc.module.__name__.rpartition(".")[2]
+    if is_postgres() and "client" in metafunc.fixturenames and module in BOTH_PATHS:
+        metafunc.parametrize("served_by", [ROUTE, FAST_PATH], indirect=True)
+
+
+@pytest.fixture
+def served_by(request: pytest.FixtureRequest) -> str:
+    """Who answers ``client``'s integration requests: the route, or the fast paths first."""
+    return str(getattr(request, "param", ROUTE))
+
+
+@pytest.fixture
+async def app(settings: Settings, served_by: str) -> AsyncIterator[FastAPI]:
+    if served_by == FAST_PATH:  # caches on, reloaded by ``client`` before every request
+        settings = settings.model_copy(update={"cache_ttl_seconds": 3600.0})
     application = create_app(settings)
     yield application
     await application.state.engine.dispose()
 
 
 @pytest.fixture
-def session_factory(app: FastAPI) -> async_sessionmaker[AsyncSession]:
-    factory: async_sessionmaker[AsyncSession] = app.state.session_factory
-    return factory
-
-
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+async def client(app: FastAPI, served_by: str) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    hooks = {"request": [fresh_caches(app)]} if served_by == FAST_PATH else {}
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", event_hooks=hooks
+    ) as http:
         yield http
+
+
+def fresh_caches(app: FastAPI) -> Callable[[httpx.Request], Awaitable[None]]:
+    """A request hook loading the request's key and its tenant's catalogue into ``app``'s
+    caches, as they are in the database now."""
+    state = app.state
+
+    async def reload(request: httpx.Request) -> None:
+        state.api_key_cache.invalidate()
+        state.catalogue_cache.invalidate()
+        plaintext = request.headers.get("x-api-key", "")
+        if not looks_like_api_key(plaintext):
+            return
+        digest = hash_api_key(plaintext)
+
+        async def key() -> ApiKeyPrincipal | None:
+            async with session_scope(state.session_factory) as session:
+                return await load_principal(session, digest)
+
+        principal = await state.api_key_cache.get(digest, key)
+        if principal is None:
+            return
+
+        async def catalogue() -> Catalogue:
+            async with session_scope(state.session_factory) as session:
+                return await load_catalogue(session, principal.tenant_id)
+
+        await state.catalogue_cache.get(principal.tenant_id, catalogue)
+
+    return reload

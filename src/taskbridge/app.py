@@ -33,6 +33,7 @@ from taskbridge.errors import install_error_handlers
 from taskbridge.events.wakeups import FeedSignal
 from taskbridge.health import router as health_router
 from taskbridge.integration.configs import ConfigsFastPath
+from taskbridge.integration.submission import SubmissionFastPath
 from taskbridge.integration.task_page import TaskPageFastPath
 from taskbridge.kit.body import add_documented_bodies
 from taskbridge.kit.body_limit import BodySizeLimit
@@ -115,6 +116,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         create_panel(settings, app.state.session_factory, app.state.dispatch_network),
         name="admin",
     )
+    app.add_middleware(
+        SubmissionFastPath,
+        engine=engine,
+        keys=app.state.api_key_cache,
+        catalogues=app.state.catalogue_cache,
+        limits=app.state.rate_limits,
+    )
+    # Outside the submission fast path, which reads its body through the limit's count.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         TaskPageFastPath,

@@ -19,6 +19,7 @@ from starlette.requests import ClientDisconnect
 from taskbridge.kit.outage import (
     DRIVER_ERRORS,
     RETRY_AFTER_SECONDS,
+    Outage,
     Trouble,
     database_trouble,
     outage_of,
@@ -202,13 +203,20 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    trouble = note_database_trouble(request, exc)  # one wrapped in an error of another type
+    return failure_response(outage_of(request.app.state.session_factory), exc, request.url.path)
+
+
+def failure_response(outage: Outage, exc: BaseException, path: str) -> JSONResponse:
+    """A 503 when ``exc`` says the database cannot answer now (counted in ``outage``), else the
+    500 of an unexpected error, logged with the request's id."""
+    trouble = database_trouble(exc)  # possibly wrapped in an error of another type
     if trouble is not None:
+        outage.refused(trouble, exc, path=path)
         return _database_unavailable(trouble)
     # The request's id (kit.request_id) is in the body, the header and this log line; the message
     # keeps it too, as it did before the body had a ``requestId``.
     request_id = current_request_id() or uuid.uuid4().hex
-    log.error("unexpected_error", request_id=request_id, path=request.url.path, exc_info=exc)
+    log.error("unexpected_error", request_id=request_id, path=path, exc_info=exc)
     return error_response(500, f"Internal error (request id {request_id})")
 
 

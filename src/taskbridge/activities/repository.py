@@ -9,7 +9,6 @@ from functools import cache, lru_cache
 from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import (
-    ClauseElement,
     ColumnElement,
     Integer,
     Row,
@@ -28,7 +27,7 @@ from sqlalchemy.engine import Dialect
 
 from taskbridge.activities.schemas import TaskFilters
 from taskbridge.activities.status import INTERNAL_STATUSES
-from taskbridge.kit.driver import DriverStatement
+from taskbridge.kit.driver import compiled_for
 from taskbridge.kit.model import table_of
 from taskbridge.kit.pagination import Cursor
 from taskbridge.kit.repository import TenantRepository
@@ -261,11 +260,6 @@ class TaskReader(Protocol):
     ) -> list[TaskRow]: ...
 
 
-@lru_cache(maxsize=PAGE_STATEMENTS)
-def _driver_statement(statement: ClauseElement, dialect: Dialect) -> DriverStatement:
-    return DriverStatement(statement, dialect)
-
-
 class DriverTaskReader:
     """The task list's statements on a driver connection (``kit.driver``): the same SQL as
     :class:`ActivityRepository`'s, without the session and result layers around it."""
@@ -277,14 +271,14 @@ class DriverTaskReader:
 
     async def count_tasks(self, filters: TaskFilters) -> int:
         stmt, params = _count_query(self.tenant_id, filters)
-        sql, args = _driver_statement(stmt, self.dialect).bind(params)
+        sql, args = compiled_for(stmt, self.dialect).bind(params)
         return int(await self.connection.fetchval(sql, *args) or 0)
 
     async def list_tasks(
         self, filters: TaskFilters, *, offset: int, limit: int, after: Cursor | None
     ) -> list[TaskRow]:
         stmt, params = _page_query(self.tenant_id, filters, offset, limit, after)
-        sql, args = _driver_statement(stmt, self.dialect).bind(params)
+        sql, args = compiled_for(stmt, self.dialect).bind(params)
         return [_task_row(row) for row in await self.connection.fetch(sql, *args)]
 
 

@@ -19,7 +19,7 @@ from taskbridge.activities.repository import ResultRow as ResultRow
 from taskbridge.activities.schemas import TaskCreate, TaskFilters
 from taskbridge.activities.status import TRANSITIONS, ActivityOrigin, ActivityStatus
 from taskbridge.activities.submission_repository import LockedActivity as LockedActivity
-from taskbridge.activities.submission_repository import SubmissionRepository, SubmissionWrites
+from taskbridge.activities.submission_repository import SubmissionWrites
 from taskbridge.commerces import service as commerces
 from taskbridge.dispatch import outbox
 from taskbridge.errors import Conflict, NotFound
@@ -159,20 +159,13 @@ async def lock_for_result(
     return found
 
 
-async def lock_for_submission(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
+def found_for_submission(
+    found: LockedActivity | None,
     *,
     activity_id: uuid.UUID | None,
     provider_activity_id: str | None,
-    commerce_external_id: str,
 ) -> LockedActivity:
-    """The activity a result refers to, locked (404 if absent), with what the rules need."""
-    found = await SubmissionRepository(session, tenant_id).lock(
-        activity_id=activity_id,
-        provider_activity_id=provider_activity_id,
-        commerce_external_id=commerce_external_id,
-    )
+    """The activity a result refers to, locked (``SubmissionRepository.lock``); 404 if absent."""
     if found is None:
         if activity_id is not None:
             raise NotFound(f"Activity '{activity_id}' not found")
@@ -228,12 +221,6 @@ def submission_writes(
         status_event=status_event,
         feed=feed,
     )
-
-
-async def store_submission(
-    session: AsyncSession, tenant_id: uuid.UUID, writes: SubmissionWrites
-) -> None:
-    await SubmissionRepository(session, tenant_id).store(writes)
 
 
 def _event(

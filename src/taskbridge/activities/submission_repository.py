@@ -217,6 +217,28 @@ def _combined_params(tenant_id: uuid.UUID, writes: SubmissionWrites) -> dict[str
     return params
 
 
+def lock_query(
+    tenant_id: uuid.UUID,
+    *,
+    activity_id: uuid.UUID | None,
+    provider_activity_id: str | None,
+    commerce_external_id: str,
+) -> tuple[Select[Any], dict[str, Any]]:
+    """The statement locking the activity by id, else by provider id, with its parameters; its
+    columns are :class:`LockedActivity`'s fields, in order."""
+    key: uuid.UUID | str | None = activity_id
+    stmt = _LOCK_BY_ID
+    if activity_id is None:
+        key, stmt = provider_activity_id, _LOCK_BY_PROVIDER_ID
+    return stmt, {"tenant_id": tenant_id, "key": key, "commerce": commerce_external_id}
+
+
+def combined_write(tenant_id: uuid.UUID, writes: SubmissionWrites) -> tuple[Insert, dict[str, Any]]:
+    """``writes`` as one PostgreSQL statement, with its parameters."""
+    stmt = _combined(writes.completes, writes.status_event is not None, len(writes.feed))
+    return stmt, _combined_params(tenant_id, writes)
+
+
 class SubmissionRepository(TenantRepository):
     async def lock(
         self,
@@ -226,19 +248,19 @@ class SubmissionRepository(TenantRepository):
         commerce_external_id: str,
     ) -> LockedActivity | None:
         """The activity by id, else by provider id, locked against concurrent submissions."""
-        key: uuid.UUID | str | None = activity_id
-        stmt = _LOCK_BY_ID
-        if activity_id is None:
-            key, stmt = provider_activity_id, _LOCK_BY_PROVIDER_ID
-        params = {"tenant_id": self.tenant_id, "key": key, "commerce": commerce_external_id}
+        stmt, params = lock_query(
+            self.tenant_id,
+            activity_id=activity_id,
+            provider_activity_id=provider_activity_id,
+            commerce_external_id=commerce_external_id,
+        )
         row = (await self.session.execute(stmt, params)).first()
-        return None if row is None else LockedActivity(**row._mapping)
+        return None if row is None else LockedActivity(*row)
 
     async def store(self, writes: SubmissionWrites) -> None:
         """Write ``writes``: one statement on PostgreSQL, one per table on SQLite."""
         if self.session.get_bind().dialect.name == "postgresql":
-            stmt = _combined(writes.completes, writes.status_event is not None, len(writes.feed))
-            await self.session.execute(stmt, _combined_params(self.tenant_id, writes))
+            await self.session.execute(*combined_write(self.tenant_id, writes))
             return
         execute, tenant = self.session.execute, self.tenant_id
         await execute(_INSERT_RESULT, {**writes.result, "tenant_id": tenant})

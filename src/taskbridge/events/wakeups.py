@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 import structlog
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
 from taskbridge.kit import notify
@@ -38,9 +38,18 @@ _signals: weakref.WeakSet[FeedSignal] = weakref.WeakSet()
 @event.listens_for(Session, "after_commit")
 def _wake_after_commit(session: Session) -> None:
     if session.info.pop(EVENTS_WRITTEN, False):
-        for signal in list(_signals):
-            signal.fire()
-        notify.after_commit(session, NOTIFY_CHANNEL)
+        bind = session.get_bind()
+        if isinstance(bind, Engine):
+            committed(bind)
+
+
+def committed(bind: Engine) -> None:
+    """A transaction that wrote events committed on ``bind``: wake the feed's readers, this
+    process's at once and other processes' by a NOTIFY soon after (for a transaction outside a
+    session, such as the result route's fast path; a session's own commits call it)."""
+    for signal in list(_signals):
+        signal.fire()
+    notify.soon(bind, NOTIFY_CHANNEL)
 
 
 @event.listens_for(Session, "after_rollback")

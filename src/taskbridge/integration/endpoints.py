@@ -35,7 +35,7 @@ from taskbridge.result_types import service as result_types
 from taskbridge.result_types.schemas import ResultTypeConfig
 from taskbridge.result_types.service import Catalogue
 from taskbridge.results import service as results
-from taskbridge.results.presenters import present_result
+from taskbridge.results.presenters import result_json
 from taskbridge.results.schemas import ResultRead, ResultSubmission
 
 router = APIRouter(prefix="/api/integration", tags=["integration"], route_class=UnitOfWorkRoute)
@@ -248,7 +248,7 @@ async def submit_task_result(
         received_at=received_at(request),
         catalogue=await tenant_catalogue(request, key),
     )
-    rendered = present_result(result).model_dump_json(by_alias=True)
+    rendered = result_json(result)
     if reservation is not None:
         await idempotency.complete(session, reservation, 201, rendered)
     return Response(rendered, status_code=201, media_type=JSON)

@@ -21,16 +21,20 @@ def JsonBody(model: type[ModelT]) -> Any:  # noqa: N802 - reads as a type in sig
     """A dependency yielding ``model`` validated from the raw body (400 naming every field)."""
 
     async def parse_body(request: Request) -> ModelT:
-        raw = await request.body()
-        try:
-            parsed = model.model_validate_json(raw or b"null")
-        except ValidationError as exc:
-            raise validation_failure([dict(e) for e in exc.errors(include_url=False)]) from None
-        if b"\\u0000" in raw:
-            _refuse_nul(raw)
-        return parsed
+        return parse_json(model, await request.body())
 
     return Depends(parse_body)
+
+
+def parse_json(model: type[ModelT], raw: bytes) -> ModelT:
+    """``model`` validated from a raw JSON body (400 naming every field; a NUL is refused)."""
+    try:
+        parsed = model.model_validate_json(raw or b"null")
+    except ValidationError as exc:
+        raise validation_failure([dict(e) for e in exc.errors(include_url=False)]) from None
+    if b"\\u0000" in raw:
+        _refuse_nul(raw)
+    return parsed
 
 
 def _refuse_nul(raw: bytes) -> None:

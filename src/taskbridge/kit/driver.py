@@ -15,8 +15,9 @@ connection). The values bound must be ones the driver takes as they are, for the
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.engine import Dialect
@@ -32,20 +33,50 @@ DRIVER_DIALECTS = frozenset({"postgresql"})
 class DriverStatement:
     """A Core statement compiled once, bound per call to the driver's SQL and positional values.
 
-    Expanding parameters (``IN`` lists) are rendered for the values of each call, as
-    SQLAlchemy's own execution would.
+    Values go through the bind processors of their columns' types, as in SQLAlchemy's own
+    execution (a JSON document is serialised, a datetime normalised by ``UtcDateTime``);
+    expanding parameters (``IN`` lists) are rendered for the values of each call.
     """
 
-    __slots__ = ("_compiled",)
+    __slots__ = ("_compiled", "_plain", "_processors")
 
     def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         assert isinstance(compiled, SQLCompiler)
         self._compiled = compiled
+        self._processors: dict[str, Callable[[Any], Any]] = {}
+        for name, bind in compiled.binds.items():
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                self._processors[name] = process
+        positions = compiled.positiontup or []
+        self._plain = None if compiled.post_compile_params else (compiled.string, positions)
 
     def bind(self, params: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]]:
-        state = self._compiled.construct_expanded_state(params)
-        return state.statement, tuple(state.positional_parameters)
+        names: Sequence[str]
+        values: Mapping[str, Any]
+        if self._plain is not None:
+            sql, names = self._plain
+            values = self._compiled.construct_params(params)
+            processors = self._processors
+        else:
+            state = self._compiled.construct_expanded_state(params)
+            sql, names, values = state.statement, state.positiontup or [], state.parameters
+            processors = {**self._processors, **state.processors}
+        return sql, tuple(
+            values[name] if (process := processors.get(name)) is None else process(values[name])
+            for name in names
+        )
+
+
+STATEMENTS = 4096
+"""Compiled statements kept per process (page shapes, submission shapes)."""
+
+
+@lru_cache(maxsize=STATEMENTS)
+def compiled_for(statement: ClauseElement, dialect: Dialect) -> DriverStatement:
+    """``statement`` compiled for ``dialect``, once (statements are built once and kept)."""
+    return DriverStatement(statement, dialect)
 
 
 @asynccontextmanager

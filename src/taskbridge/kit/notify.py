@@ -99,13 +99,19 @@ _dsns: weakref.WeakKeyDictionary[Pool, str] = weakref.WeakKeyDictionary()
 
 
 def after_commit(session: Session, channel: str) -> None:
-    """Notify ``channel`` soon (called from an ``after_commit`` hook; never fails the commit).
-
-    Only for PostgreSQL sessions, on a running loop; otherwise nothing (SQLite readers are
-    woken in-process and poll for other processes).
-    """
+    """Notify ``channel`` soon (called from an ``after_commit`` hook; never fails the commit)."""
     bind = session.get_bind()
-    if not isinstance(bind, Engine) or bind.dialect.name != "postgresql":
+    if isinstance(bind, Engine):
+        soon(bind, channel)
+
+
+def soon(bind: Engine, channel: str) -> None:
+    """Notify ``channel`` soon, after a commit on ``bind`` (never fails; never waits).
+
+    Only for PostgreSQL, on a running loop; otherwise nothing (SQLite readers are woken
+    in-process and poll for other processes).
+    """
+    if bind.dialect.name != "postgresql":
         return
     try:
         loop = asyncio.get_running_loop()

@@ -181,7 +181,11 @@ _outages_lock = threading.Lock()
 
 def outage_of(factory: async_sessionmaker[AsyncSession]) -> Outage:
     """The episodes of the database behind ``factory`` (shared by every factory on its engine)."""
-    engine: Engine = factory.kw["bind"].sync_engine
+    return outage_on(factory.kw["bind"].sync_engine)
+
+
+def outage_on(engine: Engine) -> Outage:
+    """The episodes of ``engine``'s database."""
     with _outages_lock:
         outage = _outages.get(engine)
         if outage is None:
@@ -191,6 +195,13 @@ def outage_of(factory: async_sessionmaker[AsyncSession]) -> Outage:
 
 _WATCHED = "outage_watched"
 """``session.info`` key: the outage this transaction's commit ends."""
+
+
+def answered_on(engine: Engine) -> None:
+    """Work outside a session (a fast path) succeeded on ``engine``: its outage, if any, is over."""
+    outage = _outages.get(engine)
+    if outage is not None:
+        outage.answered()
 
 
 @event.listens_for(Session, "after_begin")

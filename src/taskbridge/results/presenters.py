@@ -93,6 +93,11 @@ def present_result(result: StoredResult) -> ResultRead:
     return ResultRead.model_validate(result_document(result))
 
 
+def result_json(result: StoredResult) -> str:
+    """The result as a submission's 201 answers it."""
+    return present_result(result).model_dump_json(by_alias=True)
+
+
 def present_result_history(result: StoredResultHistory) -> ResultHistoryRead:
     superseded = result.superseded_at
     return ResultHistoryRead.model_validate(

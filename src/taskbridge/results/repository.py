@@ -6,8 +6,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Update, bindparam, func, insert, select, update
 
 from taskbridge.kit.model import table_of
 from taskbridge.kit.repository import TenantRepository
@@ -36,6 +37,14 @@ _SUPERSEDE_CURRENT = (
     .values(superseded_at=bindparam("at"))
     .returning(*(_results.c[f.name] for f in fields(ReplacedResult)))
 )
+
+
+def supersede_query(
+    tenant_id: uuid.UUID, activity_id: uuid.UUID, at: datetime
+) -> tuple[Update, dict[str, Any]]:
+    """The statement superseding the activity's current result at ``at``, with its parameters;
+    it returns :class:`ReplacedResult`'s fields, in order."""
+    return _SUPERSEDE_CURRENT, {"tenant": tenant_id, "activity": activity_id, "at": at}
 
 
 class ResultRepository(TenantRepository):
@@ -94,6 +103,7 @@ class ResultRepository(TenantRepository):
         Call it with the activity locked: the statement then reads the result as the last
         submission committed it, which a read joined to the locking statement may not.
         """
-        params = {"tenant": self.tenant_id, "activity": activity_id, "at": at}
-        row = (await self.session.execute(_SUPERSEDE_CURRENT, params)).first()
-        return None if row is None else ReplacedResult(**row._mapping)
+        row = (
+            await self.session.execute(*supersede_query(self.tenant_id, activity_id, at))
+        ).first()
+        return None if row is None else ReplacedResult(*row)

@@ -6,13 +6,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskbridge.activities import service as activities
 from taskbridge.activities.service import LockedActivity, ResultRow
 from taskbridge.activities.status import ActivityStatus
+from taskbridge.activities.submission_repository import SubmissionRepository, SubmissionWrites
 from taskbridge.errors import BadRequest, Conflict, NotFound
 from taskbridge.events import service as events
 from taskbridge.events.schemas import EventType
@@ -128,6 +129,102 @@ def _check_replaceable(
         )
 
 
+class NeedsTheSession(Exception):
+    """This submission needs what only :class:`SessionStore` does (a follow-up to create or to
+    cancel): the caller rolls back what it did and submits through the session instead."""
+
+
+class SubmissionStore(Protocol):
+    """Where a submission reads and writes, inside the caller's transaction: the request's
+    session (:class:`SessionStore`), or a driver connection (the result route's fast path)."""
+
+    @property
+    def handles_follow_ups(self) -> bool:
+        """False when :meth:`create_follow_up` and :meth:`cancel_unstarted_follow_up` raise
+        :class:`NeedsTheSession`: a submission that would create one is refused up front."""
+        ...
+
+    async def lock(
+        self,
+        *,
+        activity_id: uuid.UUID | None,
+        provider_activity_id: str | None,
+        commerce_external_id: str,
+    ) -> LockedActivity | None: ...
+
+    async def supersede_current(
+        self, activity_id: uuid.UUID, at: datetime
+    ) -> ReplacedResult | None: ...
+
+    async def cancel_unstarted_follow_up(self, follow_up_id: uuid.UUID, *, actor: str) -> None: ...
+
+    async def create_follow_up(
+        self,
+        parent: LockedActivity,
+        *,
+        scheduled_at: datetime,
+        result_id: uuid.UUID,
+        actor: str,
+    ) -> Activity: ...
+
+    async def locale(self) -> str: ...
+
+    async def store(self, writes: SubmissionWrites) -> None: ...
+
+
+class SessionStore:
+    """A submission's reads and writes in the request's session."""
+
+    handles_follow_ups = True
+
+    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+
+    async def lock(
+        self,
+        *,
+        activity_id: uuid.UUID | None,
+        provider_activity_id: str | None,
+        commerce_external_id: str,
+    ) -> LockedActivity | None:
+        return await SubmissionRepository(self.session, self.tenant_id).lock(
+            activity_id=activity_id,
+            provider_activity_id=provider_activity_id,
+            commerce_external_id=commerce_external_id,
+        )
+
+    async def supersede_current(
+        self, activity_id: uuid.UUID, at: datetime
+    ) -> ReplacedResult | None:
+        return await ResultRepository(self.session, self.tenant_id).supersede_current(
+            activity_id, at
+        )
+
+    async def cancel_unstarted_follow_up(self, follow_up_id: uuid.UUID, *, actor: str) -> None:
+        await activities.cancel_unstarted_follow_up(
+            self.session, self.tenant_id, follow_up_id, actor=actor
+        )
+
+    async def create_follow_up(
+        self,
+        parent: LockedActivity,
+        *,
+        scheduled_at: datetime,
+        result_id: uuid.UUID,
+        actor: str,
+    ) -> Activity:
+        return await activities.create_follow_up(
+            self.session, parent, scheduled_at=scheduled_at, result_id=result_id, actor=actor
+        )
+
+    async def locale(self) -> str:
+        return await tenants.locale_of(self.session, self.tenant_id)
+
+    async def store(self, writes: SubmissionWrites) -> None:
+        await SubmissionRepository(self.session, self.tenant_id).store(writes)
+
+
 async def submit_result(
     session: AsyncSession,
     submitter: Submitter,
@@ -136,17 +233,42 @@ async def submit_result(
     received_at: datetime | None = None,
     catalogue: Catalogue | None = None,
 ) -> SubmittedResult:
+    """:func:`record_result` in ``session`` (its events wake the feed once it commits).
+
+    ``catalogue`` is the tenant's active result types when the caller holds a fresh enough
+    copy; read from the database otherwise.
+    """
+    if catalogue is None:
+        catalogue = await result_types.load_catalogue(session, submitter.tenant_id)
+    stored = await record_result(
+        SessionStore(session, submitter.tenant_id),
+        submitter,
+        data,
+        received_at=received_at,
+        catalogue=catalogue,
+    )
+    events.written(session)
+    return stored
+
+
+async def record_result(
+    store: SubmissionStore,
+    submitter: Submitter,
+    data: ResultSubmission,
+    *,
+    received_at: datetime | None,
+    catalogue: Catalogue,
+) -> SubmittedResult:
     """Validate in the contract's order, then store, move the activity and create a follow-up.
 
     ``received_at`` is the moment the request arrived: a future date is judged against it, not
-    against however long authentication and parsing took. ``catalogue`` is the tenant's active
-    result types when the caller holds a fresh enough copy; read from the database otherwise.
+    against however long authentication and parsing took.
 
     The common case (no result to replace, no follow-up) is two statements after the lock on
     PostgreSQL (four on SQLite): the current result superseded (none, here), then the result,
     the activity, its status event and the feed's events written with every value known here
     (``SubmissionRepository.store``), no unit-of-work flush, no reload. A refusal after the
-    supersede (rule 6) is rolled back with the rest of the request.
+    supersede (rule 6) is rolled back with the rest of the caller's transaction.
     """
     now = utcnow()
     tenant_id = submitter.tenant_id
@@ -154,35 +276,39 @@ async def submit_result(
         raise BadRequest(
             "one of activity_id or provider_activity_id is required", field="activity_id"
         )
-    if catalogue is None:
-        catalogue = await result_types.load_catalogue(session, tenant_id)
     task_result = data.task_result
     result_type = resolve_result_type(task_result.result, catalogue)
     check_future_date(result_type, task_result.future_scheduled_at, received_at or now)
-    activity = await activities.lock_for_submission(
-        session,
-        tenant_id,
+    wants_follow_up = (
+        task_result.future_scheduled_at is not None and result_type.requires_future_scheduled_at
+    )
+    if wants_follow_up and not store.handles_follow_ups:
+        raise NeedsTheSession
+    activity = activities.found_for_submission(
+        await store.lock(
+            activity_id=data.activity_id,
+            provider_activity_id=None if data.activity_id else data.provider_activity_id,
+            commerce_external_id=data.commerce_external_id,
+        ),
         activity_id=data.activity_id,
-        provider_activity_id=None if data.activity_id else data.provider_activity_id,
-        commerce_external_id=data.commerce_external_id,
+        provider_activity_id=data.provider_activity_id,
     )
     _check_commerce(activity, data.commerce_external_id)
-    repo = ResultRepository(session, tenant_id)
     # Read only now that the lock is held: a submission that waited for it sees the result the
     # previous one stored, and replaces it (or is refused by rule 6) instead of adding a second.
-    replaced = await repo.supersede_current(activity.id, now)
+    replaced = await store.supersede_current(activity.id, now)
     _check_replaceable(activity, replaced, data.hard_override)
     completes = data.status in FINAL_STATUSES
     moves = completes and activities.check_completion(activity, forced=data.hard_override)
     if replaced is not None and replaced.follow_up_activity_id is not None:
-        await activities.cancel_unstarted_follow_up(
-            session, tenant_id, replaced.follow_up_activity_id, actor=submitter.actor
+        await store.cancel_unstarted_follow_up(
+            replaced.follow_up_activity_id, actor=submitter.actor
         )
     result_id = uuid.uuid4()
     follow_up = None
-    if task_result.future_scheduled_at is not None and result_type.requires_future_scheduled_at:
-        follow_up = await activities.create_follow_up(
-            session,
+    if wants_follow_up:
+        assert task_result.future_scheduled_at is not None
+        follow_up = await store.create_follow_up(
             activity,
             scheduled_at=task_result.future_scheduled_at,
             result_id=result_id,
@@ -220,7 +346,7 @@ async def submit_result(
         )
     ]
     if follow_up is not None or moves:
-        locale = submitter.locale or await tenants.locale_of(session, tenant_id)
+        locale = submitter.locale or await store.locale()
         new = _with_task_events(new, activity, stored, follow_up, moves, locale)
     writes = activities.submission_writes(
         activity,
@@ -232,8 +358,7 @@ async def submit_result(
         reason=f"result {result_type.code} ({data.status})",
         feed=events.rows_of(new, now),
     )
-    await activities.store_submission(session, tenant_id, writes)
-    events.written(session)
+    await store.store(writes)
     return stored
 
 
