@@ -24,6 +24,7 @@ from taskbridge.kit.crypto import hash_api_key, looks_like_api_key
 from taskbridge.migrations import upgrade
 from taskbridge.models import Base
 from taskbridge.result_types.service import Catalogue, load_catalogue
+from taskbridge.results.fast_transactions import close_fast_transactions
 
 PG_URL = os.environ.get("TASKBRIDGE_TEST_DATABASE_URL")
 TABLES = [t.name for t in reversed(Base.metadata.sorted_tables)]
@@ -102,13 +103,13 @@ def session_factory(app: FastAPI) -> async_sessionmaker[AsyncSession]:
     return factory
 
 
-# On PostgreSQL the task-list, result-submission and feed suites run twice, ``served_by`` the
-# FastAPI route and by the fast paths in front of it (``integration.task_page``,
+# The result-submission and feed suites (and on PostgreSQL the task list's) run twice,
+# ``served_by`` the FastAPI route and by the fast paths in front of it (``integration.task_page``,
 # ``integration.submission``), which answer only requests whose key and catalogue are fresh in the
 # process caches. For the fast paths' pass, the caches are reloaded from the database before
 # every request: each request sees the database as it is, as the route does with caches off.
 
-BOTH_PATHS = frozenset(
+SUBMISSION_SUITES = frozenset(
     {
         "test_submit_rules",
         "test_submit_validation",
@@ -116,20 +117,20 @@ BOTH_PATHS = frozenset(
         "test_submit_race",
         "test_submit_timing",
         "test_idempotency",
-        "test_tasks_filters",
-        "test_tasks_pagination",
-        "test_task_item",
         "test_feed",
         "test_submission_documents",
     }
 )
-"""The suites that run through the route and through the fast paths (not those about the
-route's own statements, such as ``test_tasks_reads``)."""
+"""Run through the route and through the result route's fast path, on both databases."""
+TASK_LIST_SUITES = frozenset({"test_tasks_filters", "test_tasks_pagination", "test_task_item"})
+"""Run through the route and through the task list's fast path, on PostgreSQL (where it reads;
+not the suites about the route's own statements, such as ``test_tasks_reads``)."""
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     module = metafunc.module.__name__.rpartition(".")[2]
-    if is_postgres() and "client" in metafunc.fixturenames and module in BOTH_PATHS:
+    both = SUBMISSION_SUITES | (TASK_LIST_SUITES if is_postgres() else frozenset())
+    if "client" in metafunc.fixturenames and module in both:
         metafunc.parametrize("served_by", [ROUTE, FAST_PATH], indirect=True)
 
 
@@ -145,6 +146,7 @@ async def app(settings: Settings, served_by: str) -> AsyncIterator[FastAPI]:
         settings = settings.model_copy(update={"cache_ttl_seconds": 3600.0})
     application = create_app(settings)
     yield application
+    await close_fast_transactions(application)
     await application.state.engine.dispose()
 
 

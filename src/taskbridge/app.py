@@ -44,6 +44,7 @@ from taskbridge.kit.openapi import Caller, Refusal, describe_operations, field_r
 from taskbridge.kit.request_id import add_request_ids
 from taskbridge.metrics import install_metrics
 from taskbridge.result_types.service import Catalogue
+from taskbridge.results.fast_transactions import close_fast_transactions, fast_transactions
 from taskbridge.users.dependencies import current_session
 from taskbridge.users.sessions import INVALID_TOKEN
 from taskbridge.web.app import create_panel
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         await application.state.event_signal.close()
         await application.state.rate_limits.close()
+        await close_fast_transactions(application)
         await engine.dispose()
 
     app = FastAPI(
@@ -106,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.catalogue_cache = TtlCache[uuid.UUID, Catalogue](ttl, refresh_after=refresh_after)
     app.state.task_count_cache = LargeCountCache[tuple[uuid.UUID, TaskFilters]]()
+    app.state.fast_transactions = fast_transactions(engine)
     install_error_handlers(app)
     for router in API_ROUTERS:
         app.include_router(router)
@@ -119,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         SubmissionFastPath,
         engine=engine,
+        transactions=app.state.fast_transactions,
         keys=app.state.api_key_cache,
         catalogues=app.state.catalogue_cache,
         limits=app.state.rate_limits,

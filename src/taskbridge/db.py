@@ -7,14 +7,16 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import SingletonThreadPool
 
 from taskbridge.config import Settings
 
@@ -44,14 +46,14 @@ def read_only_options(engine: AsyncEngine) -> dict[str, Any]:
     return {"isolation_level": "AUTOCOMMIT"}
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: Engine) -> None:
     """WAL, durable commits, enforced foreign keys, and write-intent transactions.
 
     Every transaction starts with ``BEGIN IMMEDIATE`` so that concurrent writers queue on the
     busy timeout instead of failing when a read transaction upgrades to a write.
     """
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -63,7 +65,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         if not connection.get_execution_options().get(UNLOCKED_READ):
             connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -86,7 +88,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
             max_overflow=0,
             pool_timeout=settings.db_pool_timeout,
         )
-        _configure_sqlite(engine)
+        _configure_sqlite(engine.sync_engine)
         return engine
     # No pre-ping (a round trip per checkout): a connection found dead fails its request with a
     # 503 and invalidates every pooled connection opened before it, so the next checkouts
@@ -100,6 +102,16 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_pre_ping=False,
         connect_args={"timeout": settings.db_pool_timeout},
     )
+
+
+def create_sqlite_writer(engine: AsyncEngine) -> Engine:
+    """A synchronous engine of one connection on ``engine``'s SQLite file, with its pragmas and
+    ``BEGIN IMMEDIATE``: for a writer that runs a whole transaction in one worker thread (the
+    result route's fast path), holding SQLite's write lock only while its statements run."""
+    url = engine.url.set(drivername="sqlite+pysqlite")
+    writer = create_sync_engine(url, poolclass=SingletonThreadPool, pool_size=1)
+    _configure_sqlite(writer)
+    return writer
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Executable,
     Insert,
     Select,
     Table,
@@ -239,6 +240,24 @@ def combined_write(tenant_id: uuid.UUID, writes: SubmissionWrites) -> tuple[Inse
     return stmt, _combined_params(tenant_id, writes)
 
 
+def separate_writes(tenant_id: uuid.UUID, writes: SubmissionWrites) -> list[tuple[Executable, Any]]:
+    """``writes`` as one statement per table (SQLite, where a statement is no round trip), with
+    their parameters; the feed's rows as one executemany."""
+    activity = {"tenant": tenant_id, "activity": writes.activity_id, "now": writes.now}
+    if writes.completes:
+        moved = (_COMPLETE, activity | {"to_status": "COMPLETED", "occurred": writes.occurred_at})
+    else:
+        moved = (_TOUCH, activity)
+    statements: list[tuple[Executable, Any]] = [
+        (_INSERT_RESULT, {**writes.result, "tenant_id": tenant_id}),
+        moved,
+    ]
+    if writes.status_event is not None:
+        statements.append((_INSERT_STATUS_EVENT, {**writes.status_event, "tenant_id": tenant_id}))
+    statements.append((_INSERT_FEED, [{**row, "tenant_id": tenant_id} for row in writes.feed]))
+    return statements
+
+
 class SubmissionRepository(TenantRepository):
     async def lock(
         self,
@@ -262,14 +281,5 @@ class SubmissionRepository(TenantRepository):
         if self.session.get_bind().dialect.name == "postgresql":
             await self.session.execute(*combined_write(self.tenant_id, writes))
             return
-        execute, tenant = self.session.execute, self.tenant_id
-        await execute(_INSERT_RESULT, {**writes.result, "tenant_id": tenant})
-        params = {"tenant": tenant, "activity": writes.activity_id, "now": writes.now}
-        if writes.completes:
-            params |= {"to_status": "COMPLETED", "occurred": writes.occurred_at}
-            await execute(_COMPLETE, params)
-        else:
-            await execute(_TOUCH, params)
-        if writes.status_event is not None:
-            await execute(_INSERT_STATUS_EVENT, {**writes.status_event, "tenant_id": tenant})
-        await execute(_INSERT_FEED, [{**row, "tenant_id": tenant} for row in writes.feed])
+        for stmt, params in separate_writes(self.tenant_id, writes):
+            await self.session.execute(stmt, params)

@@ -1,22 +1,23 @@
-"""The result route's fast path: a submission recorded in a driver transaction, before FastAPI.
+"""The result route's fast path: a submission recorded in one transaction, before FastAPI.
 
-``POST /api/integration/activity-results/tasks`` is the API's busiest write. On PostgreSQL,
+``POST /api/integration/activity-results/tasks`` is the API's busiest write.
 :class:`SubmissionFastPath` records it when the key is fresh in the process cache and holds
 ``SUBMIT_ACTIVITY_RESULT``, the tenant's catalogue is cached, and no ``Idempotency-Key`` is sent.
 The body is parsed by the route's own function (``kit.body.parse_json``), the contract's rules
-are the route's own function (``results.service.record_result``) on a driver connection
-(:class:`~taskbridge.results.driver_store.DriverStore`: the same statements), the answer is the
-route's presenter, and errors are rendered by the route's handlers' functions. Left out: routing,
-dependency resolution, the session and SQLAlchemy's execution layers.
+are the route's own function (``results.service.record_result``) on a store with the route's
+statements (``results.fast_transactions``: an asyncpg transaction on PostgreSQL, SQLite's writer
+thread), the answer is the route's presenter, and errors are rendered by the route's handlers'
+functions. Left out: routing, dependency resolution, the session and SQLAlchemy's asyncio and
+ORM layers.
 
 Everything else goes on to the route with the body it was sent, and is answered as it always
-was: another database, a key or catalogue not cached, an ``Idempotency-Key`` (its reservation is
-a transaction of its own), a query string, a result that creates or cancels a follow-up
-(``NeedsTheSession``: whatever was done is rolled back first), and a failure of the database
-before the commit (rolled back, the connection discarded: the route meets the database itself and
-answers a 503 if it is away). A failed ``COMMIT`` is answered here, as the route answers one: a
-503 when the database is away (the client retries; the outcome is unknown, as on the route),
-a 500 otherwise.
+was: a key or catalogue not cached, an ``Idempotency-Key`` (its reservation is a transaction of
+its own), a query string, a result that creates or cancels a follow-up (``NeedsTheSession``:
+whatever was done is rolled back first), and a failure of the database before the commit (rolled
+back or the connection discarded: the route meets the database itself, and answers a 503 if it is
+away). Answered here as the route answers them: a database too busy to take the write (503, the
+route would wait as long again), and a failed ``COMMIT``: a 503 when the database is away (the
+client retries; the outcome is unknown, as on the route), a 500 otherwise.
 
 With rate limits on, a request counts against the key's quotas here; one that then goes on to the
 route (for the reasons above) counts a second time.
@@ -49,16 +50,24 @@ from taskbridge.integration.fast_path import (
 )
 from taskbridge.kit.body import parse_json
 from taskbridge.kit.cache import TtlCache
-from taskbridge.kit.driver import DRIVER_DIALECTS, driver_connection
 from taskbridge.kit.metrics import ROUTE_TEMPLATE
-from taskbridge.kit.outage import answered_on, database_trouble, outage_on
+from taskbridge.kit.outage import Trouble, answered_on, database_trouble, outage_on
 from taskbridge.kit.rate_limit import RateLimits
 from taskbridge.kit.time import utcnow
 from taskbridge.result_types.service import Catalogue
-from taskbridge.results.driver_store import DriverStore
+from taskbridge.results.fast_transactions import (
+    CommitFailed,
+    FastTransactions,
+)
 from taskbridge.results.presenters import result_json
 from taskbridge.results.schemas import ResultSubmission
-from taskbridge.results.service import NeedsTheSession, Submitter, record_result
+from taskbridge.results.service import (
+    NeedsTheSession,
+    SubmissionStore,
+    SubmittedResult,
+    Submitter,
+    record_result,
+)
 
 SUBMIT_PATH = "/api/integration/activity-results/tasks"
 
@@ -69,13 +78,6 @@ class _GoOn(Exception):
     """The route answers this request (nothing was written)."""
 
 
-class _CommitFailed(Exception):
-    """The ``COMMIT`` failed: its answer, raised so that the connection is discarded."""
-
-    def __init__(self, answer: Response) -> None:
-        self.answer = answer
-
-
 class SubmissionFastPath:
     """Records a submission on the driver connection when the route would do exactly that."""
 
@@ -84,6 +86,7 @@ class SubmissionFastPath:
         app: ASGIApp,
         *,
         engine: AsyncEngine,
+        transactions: FastTransactions | None,
         keys: TtlCache[str, ApiKeyPrincipal | None],
         catalogues: TtlCache[uuid.UUID, Catalogue],
         limits: RateLimits | None = None,
@@ -93,11 +96,12 @@ class SubmissionFastPath:
         self.keys = keys
         self.catalogues = catalogues
         self.limits = enforced(limits)
-        self.enabled = engine.dialect.name in DRIVER_DIALECTS
+        self.transactions = transactions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        transactions = self.transactions
         if not (
-            self.enabled
+            transactions is not None
             and scope["type"] == "http"
             and scope["path"] == SUBMIT_PATH
             and scope["method"] == "POST"
@@ -124,7 +128,7 @@ class SubmissionFastPath:
             await app_error_response(exc)(scope, receive, send)
             return
         try:
-            reply = await self._submit(key, catalogue, body, received_at)
+            reply = await self._submit(transactions, key, catalogue, body, received_at)
         except _GoOn:
             await self.app(scope, _replaying(body, receive), send)
             return
@@ -144,7 +148,12 @@ class SubmissionFastPath:
         return None if catalogue is None else (key, catalogue)
 
     async def _submit(
-        self, key: ApiKeyPrincipal, catalogue: Catalogue, body: bytes, received_at: datetime
+        self,
+        transactions: FastTransactions,
+        key: ApiKeyPrincipal,
+        catalogue: Catalogue,
+        body: bytes,
+        received_at: datetime,
     ) -> bytes | Response:
         """The 201's body, or the answer to a refusal; :class:`_GoOn` for the route."""
         try:
@@ -157,46 +166,33 @@ class SubmissionFastPath:
             api_key_id=key.key_id,
             locale=key.tenant.locale,
         )
+
+        async def submit(store: SubmissionStore) -> SubmittedResult:
+            return await record_result(
+                store, submitter, data, received_at=received_at, catalogue=catalogue
+            )
+
         engine = self.engine.sync_engine
         try:
-            # Any other error leaves the block with the transaction open: the connection is then
-            # discarded (``driver_connection``), and the database rolls back what it held.
-            async with driver_connection(self.engine) as connection:
-                transaction = connection.transaction()
-                await transaction.start()
-                try:
-                    result = await record_result(
-                        DriverStore(connection, self.engine.dialect, key.tenant_id),
-                        submitter,
-                        data,
-                        received_at=received_at,
-                        catalogue=catalogue,
-                    )
-                except AppError as exc:
-                    await transaction.rollback()
-                    return app_error_response(exc)
-                except NeedsTheSession:
-                    await transaction.rollback()
-                    raise _GoOn from None
-                rendered = result_json(result).encode()
-                try:
-                    await transaction.commit()
-                except Exception as exc:
-                    answer = failure_response(outage_on(engine), exc, SUBMIT_PATH)
-                    raise _CommitFailed(answer) from exc
-        except _CommitFailed as failed:
-            return failed.answer
+            result = await transactions.run(key.tenant_id, submit)
+        except AppError as exc:
+            return app_error_response(exc)
+        except NeedsTheSession:
+            raise _GoOn from None
+        except CommitFailed as failed:
+            return failure_response(outage_on(engine), failed.error, SUBMIT_PATH)
         except PoolTimeout:
             return pool_exhausted(SUBMIT_PATH)  # the route would wait as long again
-        except _GoOn:
-            raise
         except Exception as exc:
-            if database_trouble(exc) is None:
+            trouble = database_trouble(exc)
+            if trouble is Trouble.BUSY:  # the route would wait as long again
+                return failure_response(outage_on(engine), exc, SUBMIT_PATH)
+            if trouble is None:
                 log.warning("fast_path_fell_back", path=SUBMIT_PATH, exc_info=exc)
-            raise _GoOn from exc
+            raise _GoOn from exc  # nothing was written: the route meets the database itself
         committed(engine)
         answered_on(engine)
-        return rendered
+        return result_json(result).encode()
 
 
 def _replaying(body: bytes, receive: Receive) -> Callable[[], Awaitable[Message]]:

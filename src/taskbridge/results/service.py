@@ -172,6 +172,28 @@ class SubmissionStore(Protocol):
     async def store(self, writes: SubmissionWrites) -> None: ...
 
 
+class NoFollowUps:
+    """For a store that leaves follow-ups to :class:`SessionStore` (the fast paths' stores)."""
+
+    handles_follow_ups = False
+
+    async def cancel_unstarted_follow_up(self, follow_up_id: uuid.UUID, *, actor: str) -> None:
+        raise NeedsTheSession
+
+    async def create_follow_up(
+        self,
+        parent: LockedActivity,
+        *,
+        scheduled_at: datetime,
+        result_id: uuid.UUID,
+        actor: str,
+    ) -> Activity:
+        raise NeedsTheSession
+
+    async def locale(self) -> str:
+        raise NeedsTheSession  # the fast paths know the tenant's language from the key
+
+
 class SessionStore:
     """A submission's reads and writes in the request's session."""
 
