@@ -119,6 +119,7 @@ SUBMISSION_SUITES = frozenset(
         "test_idempotency",
         "test_feed",
         "test_submission_documents",
+        "test_result_json",
     }
 )
 """Run through the route and through the result route's fast path, on both databases."""

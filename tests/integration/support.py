@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from fastapi import FastAPI
+from sqlalchemy import event, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from taskbridge.db import session_scope
@@ -198,3 +201,21 @@ async def add_commerce_and_operator(
     async with session_scope(factory) as session:
         await create_commerce(session, tenant_id, f"COM-{suffix}", f"Comercio {suffix}")
         await create_operator(session, tenant_id, f"OP-{suffix}", f"Operador {suffix}")
+
+
+@contextmanager
+def sent_statements(app: FastAPI, keep: Callable[[str], bool] = bool) -> Iterator[list[str]]:
+    """The SQL statements ``app``'s engine sends meanwhile (those ``keep`` accepts); a fast
+    path's statements on a driver connection or the SQLite writer's are not among them."""
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if keep(statement):
+            sent.append(statement)
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

@@ -9,7 +9,6 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from taskbridge.activities.status import Channel
@@ -17,7 +16,7 @@ from taskbridge.db import session_scope
 from taskbridge.results import service as results
 from taskbridge.results.schemas import ResultSubmission
 from tests.factories import World, create_commerce, create_operator, create_task
-from tests.integration.support import TASKS, submission
+from tests.integration.support import TASKS, sent_statements, submission
 
 BASE = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 CHANNELS = list(Channel)
@@ -26,17 +25,8 @@ CHANNELS = list(Channel)
 @pytest.fixture
 def statements(app: FastAPI) -> Iterator[list[str]]:
     """Every SQL statement the app's engine sends while the fixture is active."""
-    sent: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        sent.append(statement)
-
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with sent_statements(app) as sent:
         yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 async def seed_150_tasks_with_results(

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from taskbridge.db import session_scope
@@ -27,6 +27,7 @@ from tests.integration.support import (
     get_activity,
     reschedule,
     results_of,
+    sent_statements,
     submission_for,
 )
 
@@ -39,18 +40,9 @@ pytestmark = pytest.mark.parametrize("served_by", [FAST_PATH], indirect=True)
 @pytest.fixture
 def written_by_the_route(app: FastAPI) -> Iterator[list[str]]:
     """Results the route inserted (through SQLAlchemy); the fast path's are not seen here."""
-    sent: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.startswith(("INSERT INTO activity_results", "WITH stored_result")):
-            sent.append(statement)
-
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    inserts = ("INSERT INTO activity_results", "WITH stored_result")
+    with sent_statements(app, lambda statement: statement.startswith(inserts)) as sent:
         yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 async def test_a_plain_submission_is_recorded_by_the_fast_path(

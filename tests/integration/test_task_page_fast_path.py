@@ -15,14 +15,14 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from taskbridge.auth import service as auth
 from taskbridge.db import session_scope
 from tests.conftest import is_postgres
 from tests.factories import World
-from tests.integration.support import TASKS, UNAUTHORIZED
+from tests.integration.support import TASKS, UNAUTHORIZED, sent_statements
 from tests.integration.test_multi_instance import eventually
 from tests.integration.test_query_count import seed_150_tasks_with_results
 
@@ -78,18 +78,8 @@ REFUSED = [
 def orm_statements(cached_app: FastAPI) -> Iterator[list[str]]:
     """The statements on tasks ``cached_app`` sends through SQLAlchemy (the fast path sends
     none; the key cache's refreshes, on their own schedule, are not recorded)."""
-    sent: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if "activities" in statement:
-            sent.append(statement)
-
-    engine = cached_app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with sent_statements(cached_app, lambda statement: "activities" in statement) as sent:
         yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.fixture

@@ -26,12 +26,11 @@ from taskbridge.auth.permissions import Permission
 from taskbridge.auth.principal import ApiKeyPrincipal
 from taskbridge.integration.fast_path import (
     Reply,
-    cached_key,
+    cached_caller,
     encoded_headers,
     enforced,
     rate_limited,
     send_reply,
-    single_headers,
 )
 from taskbridge.kit.cache import TtlCache
 from taskbridge.kit.language import preferred_languages
@@ -156,12 +155,10 @@ class ConfigsFastPath:
     def _from_cache(
         self, raw_headers: list[tuple[bytes, bytes]]
     ) -> tuple[ApiKeyPrincipal, Reply] | None:
-        headers = single_headers(raw_headers)
-        if headers is None:
+        caller = cached_caller(raw_headers, self.keys, Permission.VIEW_ACTIVITIES)
+        if caller is None:
             return None
-        key = cached_key(headers, self.keys, Permission.VIEW_ACTIVITIES)
-        if key is None:
-            return None
+        headers, key = caller
         catalogue = self.catalogues.peek_or_refresh(key.tenant_id)
         if catalogue is None:
             return None

@@ -250,7 +250,7 @@ async def submit_task_result(
     )
     rendered = result_json(result)
     if reservation is not None:
-        await idempotency.complete(session, reservation, 201, rendered)
+        await idempotency.complete(session, reservation, 201, rendered.decode())
     return Response(rendered, status_code=201, media_type=JSON)
 
 

@@ -39,6 +39,20 @@ def single_headers(raw_headers: list[tuple[bytes, bytes]]) -> dict[bytes, bytes]
     return headers
 
 
+def cached_caller(
+    raw_headers: list[tuple[bytes, bytes]],
+    keys: TtlCache[str, ApiKeyPrincipal | None],
+    permission: Permission,
+) -> tuple[dict[bytes, bytes], ApiKeyPrincipal] | None:
+    """The request's headers (none repeated) and its key, fresh in the cache with
+    ``permission`` (:func:`cached_key`); None when the route must decide."""
+    headers = single_headers(raw_headers)
+    if headers is None:
+        return None
+    key = cached_key(headers, keys, permission)
+    return None if key is None else (headers, key)
+
+
 def cached_key(
     headers: dict[bytes, bytes],
     keys: TtlCache[str, ApiKeyPrincipal | None],

@@ -41,12 +41,11 @@ from taskbridge.auth.principal import ApiKeyPrincipal
 from taskbridge.errors import AppError, app_error_response, failure_response, pool_exhausted
 from taskbridge.events.wakeups import committed
 from taskbridge.integration.fast_path import (
-    cached_key,
+    cached_caller,
     enforced,
     json_reply,
     rate_limited,
     send_reply,
-    single_headers,
 )
 from taskbridge.kit.body import parse_json
 from taskbridge.kit.cache import TtlCache
@@ -138,12 +137,10 @@ class SubmissionFastPath:
             await send_reply(send, json_reply(201, reply))
 
     def _cached(self, scope: Scope) -> tuple[ApiKeyPrincipal, Catalogue] | None:
-        headers = single_headers(scope["headers"])
-        if headers is None or b"idempotency-key" in headers:
+        caller = cached_caller(scope["headers"], self.keys, Permission.SUBMIT_ACTIVITY_RESULT)
+        if caller is None or b"idempotency-key" in caller[0]:
             return None
-        key = cached_key(headers, self.keys, Permission.SUBMIT_ACTIVITY_RESULT)
-        if key is None:
-            return None
+        key = caller[1]
         catalogue = self.catalogues.peek_or_refresh(key.tenant_id)
         return None if catalogue is None else (key, catalogue)
 
@@ -192,7 +189,7 @@ class SubmissionFastPath:
             raise _GoOn from exc  # nothing was written: the route meets the database itself
         committed(engine)
         answered_on(engine)
-        return result_json(result).encode()
+        return result_json(result)
 
 
 def _replaying(body: bytes, receive: Receive) -> Callable[[], Awaitable[Message]]:

@@ -38,12 +38,11 @@ from taskbridge.auth.permissions import Permission
 from taskbridge.auth.principal import ApiKeyPrincipal
 from taskbridge.errors import AppError, pool_exhausted
 from taskbridge.integration.fast_path import (
-    cached_key,
+    cached_caller,
     enforced,
     json_reply,
     rate_limited,
     send_reply,
-    single_headers,
 )
 from taskbridge.integration.schemas import TaskQuery
 from taskbridge.kit.cache import LargeCountCache, TtlCache
@@ -114,15 +113,11 @@ class TaskPageFastPath:
     async def _answer(self, scope: Scope) -> bytes | Response | None:
         """The page's body, a refusal (429, or 503 when no connection came free), or None for
         the route to answer."""
-        headers = single_headers(scope["headers"])
-        if headers is None:
-            return None
-        key = cached_key(headers, self.keys, Permission.VIEW_ACTIVITIES)
-        if key is None:
-            return None
+        caller = cached_caller(scope["headers"], self.keys, Permission.VIEW_ACTIVITIES)
         query = route_query(scope["query_string"])
-        if query is None:
+        if caller is None or query is None:
             return None
+        key = caller[1]
         refused = await rate_limited(self.limits, key)
         if refused is not None:
             return refused

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
+from sqlalchemy import Executable
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -62,11 +63,13 @@ class FastTransactions(Protocol):
     async def close(self) -> None: ...
 
 
-class DriverStore(NoFollowUps):
-    def __init__(self, connection: Any, dialect: Dialect, tenant_id: uuid.UUID) -> None:
-        self.connection = connection
-        self.dialect = dialect
-        self.tenant_id = tenant_id
+class _StatementStore(NoFollowUps):
+    """The lock and the supersede, over how a store runs one statement (:meth:`first`)."""
+
+    tenant_id: uuid.UUID
+
+    async def first(self, stmt: Executable, params: dict[str, Any]) -> Sequence[Any] | None:
+        raise NotImplementedError
 
     async def lock(
         self,
@@ -75,29 +78,40 @@ class DriverStore(NoFollowUps):
         provider_activity_id: str | None,
         commerce_external_id: str,
     ) -> LockedActivity | None:
-        stmt, params = lock_query(
-            self.tenant_id,
-            activity_id=activity_id,
-            provider_activity_id=provider_activity_id,
-            commerce_external_id=commerce_external_id,
+        row = await self.first(
+            *lock_query(
+                self.tenant_id,
+                activity_id=activity_id,
+                provider_activity_id=provider_activity_id,
+                commerce_external_id=commerce_external_id,
+            )
         )
-        row = await self.connection.fetchrow(*self._bound(stmt, params))
         return None if row is None else LockedActivity(*row)
 
     async def supersede_current(
         self, activity_id: uuid.UUID, at: datetime
     ) -> ReplacedResult | None:
-        stmt, params = supersede_query(self.tenant_id, activity_id, at)
-        row = await self.connection.fetchrow(*self._bound(stmt, params))
+        row = await self.first(*supersede_query(self.tenant_id, activity_id, at))
         return None if row is None else ReplacedResult(*row)
+
+
+class DriverStore(_StatementStore):
+    """On an asyncpg connection: statements compiled once for the driver; one for the writes."""
+
+    def __init__(self, connection: Any, dialect: Dialect, tenant_id: uuid.UUID) -> None:
+        self.connection = connection
+        self.dialect = dialect
+        self.tenant_id = tenant_id
+
+    async def first(self, stmt: Executable, params: dict[str, Any]) -> Sequence[Any] | None:
+        sql, args = compiled_for(stmt, self.dialect).bind(params)
+        row: Sequence[Any] | None = await self.connection.fetchrow(sql, *args)
+        return row
 
     async def store(self, writes: SubmissionWrites) -> None:
         stmt, params = combined_write(self.tenant_id, writes)
-        await self.connection.execute(*self._bound(stmt, params))
-
-    def _bound(self, stmt: Any, params: dict[str, Any]) -> tuple[Any, ...]:
         sql, args = compiled_for(stmt, self.dialect).bind(params)
-        return (sql, *args)
+        await self.connection.execute(sql, *args)
 
 
 class DriverTransactions:
@@ -131,34 +145,15 @@ class DriverTransactions:
         """(the engine's pool is the application's)"""
 
 
-class CoreStore(NoFollowUps):
-    """The statements on a synchronous Core connection; its methods never suspend."""
+class CoreStore(_StatementStore):
+    """On a synchronous Core connection: its methods never suspend; one statement per table."""
 
     def __init__(self, connection: Connection, tenant_id: uuid.UUID) -> None:
         self.connection = connection
         self.tenant_id = tenant_id
 
-    async def lock(
-        self,
-        *,
-        activity_id: uuid.UUID | None,
-        provider_activity_id: str | None,
-        commerce_external_id: str,
-    ) -> LockedActivity | None:
-        stmt, params = lock_query(
-            self.tenant_id,
-            activity_id=activity_id,
-            provider_activity_id=provider_activity_id,
-            commerce_external_id=commerce_external_id,
-        )
-        row = self.connection.execute(stmt, params).first()
-        return None if row is None else LockedActivity(*row)
-
-    async def supersede_current(
-        self, activity_id: uuid.UUID, at: datetime
-    ) -> ReplacedResult | None:
-        row = self.connection.execute(*supersede_query(self.tenant_id, activity_id, at)).first()
-        return None if row is None else ReplacedResult(*row)
+    async def first(self, stmt: Executable, params: dict[str, Any]) -> Sequence[Any] | None:
+        return self.connection.execute(stmt, params).first()
 
     async def store(self, writes: SubmissionWrites) -> None:
         for stmt, params in separate_writes(self.tenant_id, writes):

@@ -11,8 +11,10 @@ import uuid
 from datetime import datetime
 from typing import Any, Protocol
 
+from pydantic_core import to_json
+
 from taskbridge.kit.time import format_timestamp
-from taskbridge.results.schemas import ResultHistoryRead, ResultRead
+from taskbridge.results.schemas import ResultHistoryRead
 
 
 class StoredResult(Protocol):
@@ -89,13 +91,10 @@ class StoredResultHistory(StoredResult, Protocol):
     def superseded_at(self) -> datetime | None: ...
 
 
-def present_result(result: StoredResult) -> ResultRead:
-    return ResultRead.model_validate(result_document(result))
-
-
-def result_json(result: StoredResult) -> str:
-    """The result as a submission's 201 answers it."""
-    return present_result(result).model_dump_json(by_alias=True)
+def result_json(result: StoredResult) -> bytes:
+    """The result as a submission's 201 answers it: the bytes :class:`ResultRead` would dump
+    (its fields, in its order, timestamps already in the wire format), without building it."""
+    return to_json(result_document(result))
 
 
 def present_result_history(result: StoredResultHistory) -> ResultHistoryRead:
