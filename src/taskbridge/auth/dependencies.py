@@ -20,7 +20,7 @@ from taskbridge.auth.service import key_digest, load_principal, usable
 from taskbridge.db import session_scope
 from taskbridge.errors import Forbidden
 from taskbridge.kit.cache import TtlCache
-from taskbridge.kit.uow import session_factory_of
+from taskbridge.kit.uow import read_session_factory_of, session_factory_of
 from taskbridge.users.dependencies import bearer_token, client_address, secret_of
 from taskbridge.users.service import authenticate_bearer
 
@@ -41,7 +41,10 @@ async def current_api_key(request: Request) -> ApiKeyPrincipal:
     digest = key_digest(request.headers.get(API_KEY_HEADER))
 
     async def load() -> ApiKeyPrincipal | None:
-        async with session_scope(session_factory_of(request)) as session:
+        # Statements on their own, no transaction: on SQLite the read then never queues for the
+        # write lock (a busy writer would let the cached key expire meanwhile), and the
+        # once-a-minute ``last_used_at`` update takes it for itself alone.
+        async with session_scope(read_session_factory_of(request)) as session:
             return await load_principal(session, digest)
 
     cache: TtlCache[str, ApiKeyPrincipal | None] = request.app.state.api_key_cache

@@ -27,6 +27,7 @@ from taskbridge.kit.uow import (
     SessionDep,
     UnitOfWorkRoute,
     on_rollback,
+    read_session_factory_of,
     reads_only,
     received_at,
     session_factory_of,
@@ -148,12 +149,13 @@ async def list_result_type_configs(request: Request, key: Viewer) -> Response:
 async def tenant_catalogue(request: Request, key: ApiKeyPrincipal) -> Catalogue:
     """The tenant's catalogue through the per-process cache (fresh within ``cache_ttl_seconds``).
 
-    It loads in a session of its own: a refresh may outlive the request that started it.
+    It loads in a session of its own (a refresh may outlive the request that started it),
+    without a transaction: on SQLite the read then never queues for the write lock.
     """
     cache: TtlCache[uuid.UUID, Catalogue] = request.app.state.catalogue_cache
 
     async def load() -> Catalogue:
-        async with session_scope(session_factory_of(request)) as own:
+        async with session_scope(read_session_factory_of(request)) as own:
             return await result_types.load_catalogue(own, key.tenant_id)
 
     return await cache.get(key.tenant_id, load)
