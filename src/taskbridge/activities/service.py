@@ -60,7 +60,7 @@ async def list_tasks(
         filters,
         page=page,
         per_page=per_page,
-        cursor=cursor,
+        after=Cursor.decode(cursor) if cursor else None,
         counts=counts,
         recount=recount,
     )
@@ -73,18 +73,18 @@ async def read_task_page(
     *,
     page: int,
     per_page: int,
-    cursor: str | None,
+    after: Cursor | None,
     counts: LargeCountCache[tuple[uuid.UUID, TaskFilters]] | None,
     recount: Callable[[], Awaitable[int]],
 ) -> TaskPageResult:
-    """A page of tasks and its total, read through ``reader`` (the route's session, or the fast
-    path's driver connection): the total first, counted by ``reader`` unless ``counts`` holds a
-    large one (``recount`` refreshes it on a connection of its own), then the page.
+    """A page of tasks (after the cursor ``after``, else page ``page``) and its total, read
+    through ``reader`` (the route's session, or the fast path's driver connection): the total
+    first, counted by ``reader`` unless ``counts`` holds a large one (``recount`` refreshes it on
+    a connection of its own), then the page.
 
     The two are separate statements, each consistent in itself: the page (items and
     ``next_cursor``) is one snapshot, the total another (or a cached one, see ``counts``).
     """
-    after = Cursor.decode(cursor) if cursor else None
     load = partial(reader.count_tasks, filters)
     if counts is None:
         total = await load()

@@ -59,19 +59,17 @@ QUERY_NAMES = frozenset(TaskQuery.model_fields)
 log = structlog.get_logger(__name__)
 
 
-def route_query(query_string: bytes) -> TaskQuery | None:
+def route_query(query_string: bytes) -> tuple[TaskQuery, Cursor | None] | None:
     """The query as the route reads it (``kit.query.QueryModel``: Starlette's parsing, the last
-    of a repeated name), or None when the route would refuse it with a 400."""
+    of a repeated name) with its decoded cursor, or None when the route would refuse it (400)."""
     params = dict(QueryParams(query_string))
     if not params.keys() <= QUERY_NAMES or any(NUL in k or NUL in v for k, v in params.items()):
         return None
     try:
         query = TaskQuery.model_validate(params)
-        if query.cursor:
-            Cursor.decode(query.cursor)
+        return query, Cursor.decode(query.cursor) if query.cursor else None
     except (ValidationError, AppError):
         return None
-    return query
 
 
 class TaskPageFastPath:
@@ -114,15 +112,15 @@ class TaskPageFastPath:
         """The page's body, a refusal (429, or 503 when no connection came free), or None for
         the route to answer."""
         caller = cached_caller(scope["headers"], self.keys, Permission.VIEW_ACTIVITIES)
-        query = route_query(scope["query_string"])
-        if caller is None or query is None:
+        read = route_query(scope["query_string"])
+        if caller is None or read is None:
             return None
         key = caller[1]
         refused = await rate_limited(self.limits, key)
         if refused is not None:
             return refused
         try:
-            return await self._page(key, query)
+            return await self._page(key, *read)
         except PoolTimeout:
             return pool_exhausted(TASKS_PATH)  # the route would wait as long again
         except Exception as exc:
@@ -130,7 +128,7 @@ class TaskPageFastPath:
                 log.warning("fast_path_fell_back", path=TASKS_PATH, exc_info=exc)
             return None
 
-    async def _page(self, key: ApiKeyPrincipal, query: TaskQuery) -> bytes:
+    async def _page(self, key: ApiKeyPrincipal, query: TaskQuery, after: Cursor | None) -> bytes:
         tenant_id, filters = key.tenant_id, query.filters()
         async with driver_connection(self.engine) as connection:
             found = await read_task_page(
@@ -139,7 +137,7 @@ class TaskPageFastPath:
                 filters,
                 page=query.page,
                 per_page=query.per_page,
-                cursor=query.cursor,
+                after=after,
                 counts=self.counts,
                 recount=partial(self._recount, tenant_id, filters),
             )
