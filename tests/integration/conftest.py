@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from taskbridge.app import create_app
 from taskbridge.config import Settings
+from taskbridge.results.fast_transactions import close_fast_transactions
 from tests.factories import World, build_world
 
 
@@ -33,6 +34,7 @@ async def cached_app(settings: Settings) -> AsyncIterator[FastAPI]:
     assert production_ttl > 0
     application = create_app(settings.model_copy(update={"cache_ttl_seconds": production_ttl}))
     yield application
+    await close_fast_transactions(application)
     await application.state.engine.dispose()
 
 
