@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy import event, func, select, update
+from sqlalchemy import event, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from taskbridge.db import session_scope
@@ -219,3 +219,15 @@ def sent_statements(app: FastAPI, keep: Callable[[str], bool] = bool) -> Iterato
         yield sent
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+async def terminate_other_connections(factory: async_sessionmaker[AsyncSession]) -> None:
+    """Kill every other connection to this PostgreSQL database, pooled ones included, as a
+    restart of the server would."""
+    async with session_scope(factory) as session:
+        await session.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )

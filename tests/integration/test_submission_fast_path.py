@@ -15,10 +15,8 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from taskbridge.db import session_scope
 from tests.conftest import FAST_PATH, is_postgres
 from tests.factories import World
 from tests.integration.support import (
@@ -29,6 +27,7 @@ from tests.integration.support import (
     results_of,
     sent_statements,
     submission_for,
+    terminate_other_connections,
 )
 
 FEED = "/api/integration/events"
@@ -151,13 +150,7 @@ async def test_a_dead_connection_never_answers_500_nor_stores_twice(
 ) -> None:
     for _ in range(2):  # pooled connections the fast path has used
         await client.get(TASKS, headers=world.headers)
-    async with session_scope(session_factory) as session:
-        await session.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        )
+    await terminate_other_connections(session_factory)  # the app's pooled ones included
     statuses = []
     for _ in range(4):
         response = await client.post(SUBMIT, headers=world.headers, json=submission_for(world))

@@ -15,14 +15,18 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from taskbridge.auth import service as auth
 from taskbridge.db import session_scope
 from tests.conftest import is_postgres
 from tests.factories import World
-from tests.integration.support import TASKS, UNAUTHORIZED, sent_statements
+from tests.integration.support import (
+    TASKS,
+    UNAUTHORIZED,
+    sent_statements,
+    terminate_other_connections,
+)
 from tests.integration.test_multi_instance import eventually
 from tests.integration.test_query_count import seed_150_tasks_with_results
 
@@ -207,14 +211,7 @@ async def test_a_dead_connection_falls_back_to_the_route_and_never_fails_with_a_
     for _ in range(3):  # the key cached, and pooled connections the fast path has used
         assert (await cached_client.get(TASKS, headers=world.headers)).status_code == 200
     expected = (await cached_client.get(TASKS, headers=world.headers)).content
-    async with session_scope(session_factory) as session:
-        # Every other connection to this database, the cached app's pooled ones included.
-        await session.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        )
+    await terminate_other_connections(session_factory)  # the app's pooled ones included
     statuses = []
     for _ in range(5):
         response = await cached_client.get(TASKS, headers=world.headers)

@@ -165,7 +165,8 @@ def found_for_submission(
     activity_id: uuid.UUID | None,
     provider_activity_id: str | None,
 ) -> LockedActivity:
-    """The activity a result refers to, locked (``SubmissionRepository.lock``); 404 if absent."""
+    """The activity a result refers to, locked (``results.stores.SubmissionStore.lock``); 404
+    if absent."""
     if found is None:
         if activity_id is not None:
             raise NotFound(f"Activity '{activity_id}' not found")

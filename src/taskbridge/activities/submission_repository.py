@@ -36,7 +36,6 @@ from sqlalchemy import (
 )
 
 from taskbridge.kit.model import table_of
-from taskbridge.kit.repository import TenantRepository
 from taskbridge.models import Activity, ActivityEvent, ActivityResult, Commerce, Event, Operator
 
 
@@ -47,7 +46,8 @@ class LockedActivity:
     Its current result is not here: a statement that waited for the lock sees the activity row
     as the lock holder left it but every other table as it was when the statement began (on
     PostgreSQL, READ COMMITTED re-checks only the locked row). The current result is read by a
-    statement of its own once the lock is held (``results.repository.supersede_current``).
+    statement of its own once the lock is held (``SubmissionStore.supersede_current`` in
+    ``results.stores``).
     """
 
     id: uuid.UUID
@@ -256,30 +256,3 @@ def separate_writes(tenant_id: uuid.UUID, writes: SubmissionWrites) -> list[tupl
         statements.append((_INSERT_STATUS_EVENT, {**writes.status_event, "tenant_id": tenant_id}))
     statements.append((_INSERT_FEED, [{**row, "tenant_id": tenant_id} for row in writes.feed]))
     return statements
-
-
-class SubmissionRepository(TenantRepository):
-    async def lock(
-        self,
-        *,
-        activity_id: uuid.UUID | None,
-        provider_activity_id: str | None,
-        commerce_external_id: str,
-    ) -> LockedActivity | None:
-        """The activity by id, else by provider id, locked against concurrent submissions."""
-        stmt, params = lock_query(
-            self.tenant_id,
-            activity_id=activity_id,
-            provider_activity_id=provider_activity_id,
-            commerce_external_id=commerce_external_id,
-        )
-        row = (await self.session.execute(stmt, params)).first()
-        return None if row is None else LockedActivity(*row)
-
-    async def store(self, writes: SubmissionWrites) -> None:
-        """Write ``writes``: one statement on PostgreSQL, one per table on SQLite."""
-        if self.session.get_bind().dialect.name == "postgresql":
-            await self.session.execute(*combined_write(self.tenant_id, writes))
-            return
-        for stmt, params in separate_writes(self.tenant_id, writes):
-            await self.session.execute(stmt, params)

@@ -60,13 +60,8 @@ from taskbridge.results.fast_transactions import (
 )
 from taskbridge.results.presenters import result_json
 from taskbridge.results.schemas import ResultSubmission
-from taskbridge.results.service import (
-    NeedsTheSession,
-    SubmissionStore,
-    SubmittedResult,
-    Submitter,
-    record_result,
-)
+from taskbridge.results.service import SubmittedResult, Submitter, record_result
+from taskbridge.results.stores import NeedsTheSession, SubmissionStore
 
 SUBMIT_PATH = "/api/integration/activity-results/tasks"
 

@@ -1,6 +1,6 @@
 """Whole submissions in one transaction outside the session: the result route's fast path.
 
-The stores here run the same statements as :class:`taskbridge.results.service.SessionStore`
+The stores here run the same statements as :class:`taskbridge.results.stores.SessionStore`
 (built by the same functions), without the session and SQLAlchemy's asyncio layers:
 
 - PostgreSQL (:class:`DriverTransactions`): on an ``asyncpg`` connection of the engine's pool,
@@ -23,7 +23,6 @@ import asyncio
 import uuid
 from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Executable
@@ -31,17 +30,14 @@ from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from taskbridge.activities.submission_repository import (
-    LockedActivity,
     SubmissionWrites,
     combined_write,
-    lock_query,
     separate_writes,
 )
 from taskbridge.db import create_sqlite_writer
 from taskbridge.errors import AppError
 from taskbridge.kit.driver import compiled_for, driver_connection
-from taskbridge.results.repository import ReplacedResult, supersede_query
-from taskbridge.results.service import NeedsTheSession, NoFollowUps, SubmissionStore
+from taskbridge.results.stores import NeedsTheSession, SubmissionStore
 
 T = TypeVar("T")
 Work = Callable[[SubmissionStore], Coroutine[Any, Any, T]]
@@ -63,45 +59,13 @@ class FastTransactions(Protocol):
     async def close(self) -> None: ...
 
 
-class _StatementStore(NoFollowUps):
-    """The lock and the supersede, over how a store runs one statement (:meth:`first`)."""
-
-    tenant_id: uuid.UUID
-
-    async def first(self, stmt: Executable, params: dict[str, Any]) -> Sequence[Any] | None:
-        raise NotImplementedError
-
-    async def lock(
-        self,
-        *,
-        activity_id: uuid.UUID | None,
-        provider_activity_id: str | None,
-        commerce_external_id: str,
-    ) -> LockedActivity | None:
-        row = await self.first(
-            *lock_query(
-                self.tenant_id,
-                activity_id=activity_id,
-                provider_activity_id=provider_activity_id,
-                commerce_external_id=commerce_external_id,
-            )
-        )
-        return None if row is None else LockedActivity(*row)
-
-    async def supersede_current(
-        self, activity_id: uuid.UUID, at: datetime
-    ) -> ReplacedResult | None:
-        row = await self.first(*supersede_query(self.tenant_id, activity_id, at))
-        return None if row is None else ReplacedResult(*row)
-
-
-class DriverStore(_StatementStore):
+class DriverStore(SubmissionStore):
     """On an asyncpg connection: statements compiled once for the driver; one for the writes."""
 
     def __init__(self, connection: Any, dialect: Dialect, tenant_id: uuid.UUID) -> None:
+        super().__init__(tenant_id)
         self.connection = connection
         self.dialect = dialect
-        self.tenant_id = tenant_id
 
     async def first(self, stmt: Executable, params: dict[str, Any]) -> Sequence[Any] | None:
         sql, args = compiled_for(stmt, self.dialect).bind(params)
@@ -145,12 +109,12 @@ class DriverTransactions:
         """(the engine's pool is the application's)"""
 
 
-class CoreStore(_StatementStore):
+class CoreStore(SubmissionStore):
     """On a synchronous Core connection: its methods never suspend; one statement per table."""
 
     def __init__(self, connection: Connection, tenant_id: uuid.UUID) -> None:
+        super().__init__(tenant_id)
         self.connection = connection
-        self.tenant_id = tenant_id
 
     async def first(self, stmt: Executable, params: dict[str, Any]) -> Sequence[Any] | None:
         return self.connection.execute(stmt, params).first()

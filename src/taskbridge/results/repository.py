@@ -17,7 +17,7 @@ from taskbridge.models import ActivityResult
 
 @dataclass(frozen=True, slots=True)
 class ReplacedResult:
-    """The result that was current until :meth:`ResultRepository.supersede_current`."""
+    """The result that was current until ``results.stores.SubmissionStore.supersede_current``."""
 
     id: uuid.UUID
     status: str
@@ -94,16 +94,3 @@ class ResultRepository(TenantRepository):
     async def insert(self, values: dict[str, object]) -> None:
         """One result row, without the unit of work (``values`` names every column but tenant)."""
         await self.session.execute(_INSERT, {**values, "tenant_id": self.tenant_id})
-
-    async def supersede_current(
-        self, activity_id: uuid.UUID, at: datetime
-    ) -> ReplacedResult | None:
-        """Mark the activity's current result superseded at ``at`` and return it (None if none).
-
-        Call it with the activity locked: the statement then reads the result as the last
-        submission committed it, which a read joined to the locking statement may not.
-        """
-        row = (
-            await self.session.execute(*supersede_query(self.tenant_id, activity_id, at))
-        ).first()
-        return None if row is None else ReplacedResult(*row)

@@ -6,14 +6,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taskbridge.activities import service as activities
 from taskbridge.activities.service import LockedActivity, ResultRow
 from taskbridge.activities.status import ActivityStatus
-from taskbridge.activities.submission_repository import SubmissionRepository, SubmissionWrites
 from taskbridge.errors import BadRequest, Conflict, NotFound
 from taskbridge.events import service as events
 from taskbridge.events.schemas import EventType
@@ -24,7 +23,7 @@ from taskbridge.result_types.service import Catalogue, CatalogueEntry
 from taskbridge.results.presenters import result_document
 from taskbridge.results.repository import ReplacedResult, ResultRepository
 from taskbridge.results.schemas import FINAL_STATUSES, ResultStatus, ResultSubmission
-from taskbridge.tenants import service as tenants
+from taskbridge.results.stores import NeedsTheSession, SessionStore, SubmissionStore
 
 RESULT_FIELD = "task_result.result"
 FUTURE_FIELD = "task_result.future_scheduled_at"
@@ -129,124 +128,6 @@ def _check_replaceable(
         )
 
 
-class NeedsTheSession(Exception):
-    """This submission needs what only :class:`SessionStore` does (a follow-up to create or to
-    cancel): the caller rolls back what it did and submits through the session instead."""
-
-
-class SubmissionStore(Protocol):
-    """Where a submission reads and writes, inside the caller's transaction: the request's
-    session (:class:`SessionStore`), or a driver connection (the result route's fast path)."""
-
-    @property
-    def handles_follow_ups(self) -> bool:
-        """False when :meth:`create_follow_up` and :meth:`cancel_unstarted_follow_up` raise
-        :class:`NeedsTheSession`: a submission that would create one is refused up front."""
-        ...
-
-    async def lock(
-        self,
-        *,
-        activity_id: uuid.UUID | None,
-        provider_activity_id: str | None,
-        commerce_external_id: str,
-    ) -> LockedActivity | None: ...
-
-    async def supersede_current(
-        self, activity_id: uuid.UUID, at: datetime
-    ) -> ReplacedResult | None: ...
-
-    async def cancel_unstarted_follow_up(self, follow_up_id: uuid.UUID, *, actor: str) -> None: ...
-
-    async def create_follow_up(
-        self,
-        parent: LockedActivity,
-        *,
-        scheduled_at: datetime,
-        result_id: uuid.UUID,
-        actor: str,
-    ) -> Activity: ...
-
-    async def locale(self) -> str: ...
-
-    async def store(self, writes: SubmissionWrites) -> None: ...
-
-
-class NoFollowUps:
-    """For a store that leaves follow-ups to :class:`SessionStore` (the fast paths' stores)."""
-
-    handles_follow_ups = False
-
-    async def cancel_unstarted_follow_up(self, follow_up_id: uuid.UUID, *, actor: str) -> None:
-        raise NeedsTheSession
-
-    async def create_follow_up(
-        self,
-        parent: LockedActivity,
-        *,
-        scheduled_at: datetime,
-        result_id: uuid.UUID,
-        actor: str,
-    ) -> Activity:
-        raise NeedsTheSession
-
-    async def locale(self) -> str:
-        raise NeedsTheSession  # the fast paths know the tenant's language from the key
-
-
-class SessionStore:
-    """A submission's reads and writes in the request's session."""
-
-    handles_follow_ups = True
-
-    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
-        self.session = session
-        self.tenant_id = tenant_id
-
-    async def lock(
-        self,
-        *,
-        activity_id: uuid.UUID | None,
-        provider_activity_id: str | None,
-        commerce_external_id: str,
-    ) -> LockedActivity | None:
-        return await SubmissionRepository(self.session, self.tenant_id).lock(
-            activity_id=activity_id,
-            provider_activity_id=provider_activity_id,
-            commerce_external_id=commerce_external_id,
-        )
-
-    async def supersede_current(
-        self, activity_id: uuid.UUID, at: datetime
-    ) -> ReplacedResult | None:
-        return await ResultRepository(self.session, self.tenant_id).supersede_current(
-            activity_id, at
-        )
-
-    async def cancel_unstarted_follow_up(self, follow_up_id: uuid.UUID, *, actor: str) -> None:
-        await activities.cancel_unstarted_follow_up(
-            self.session, self.tenant_id, follow_up_id, actor=actor
-        )
-
-    async def create_follow_up(
-        self,
-        parent: LockedActivity,
-        *,
-        scheduled_at: datetime,
-        result_id: uuid.UUID,
-        actor: str,
-    ) -> Activity:
-        return await activities.create_follow_up(
-            self.session, parent, scheduled_at=scheduled_at, result_id=result_id, actor=actor
-        )
-
-    async def locale(self) -> str:
-        return await tenants.locale_of(self.session, self.tenant_id)
-
-    async def store(self, writes: SubmissionWrites) -> None:
-        await SubmissionRepository(self.session, self.tenant_id).store(writes)
-
-
 async def submit_result(
     session: AsyncSession,
     submitter: Submitter,
@@ -289,7 +170,7 @@ async def record_result(
     The common case (no result to replace, no follow-up) is two statements after the lock on
     PostgreSQL (four on SQLite): the current result superseded (none, here), then the result,
     the activity, its status event and the feed's events written with every value known here
-    (``SubmissionRepository.store``), no unit-of-work flush, no reload. A refusal after the
+    (``SubmissionStore.store``), no unit-of-work flush, no reload. A refusal after the
     supersede (rule 6) is rolled back with the rest of the caller's transaction.
     """
     now = utcnow()
